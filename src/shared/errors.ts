@@ -1,0 +1,84 @@
+export type RejectCode =
+  | 'BAD_JSON'
+  | 'SCHEMA'
+  | 'OVERSIZE'
+  | 'BAD_SIGNATURE'
+  | 'WRONG_RECIPIENT'
+  | 'STALE'
+  | 'FUTURE'
+  | 'REPLAY'
+  | 'UNKNOWN_TYPE'
+  | 'DECRYPT_FAILED'
+  | 'UNAUTHORIZED';
+
+export const REJECT_CODES: readonly RejectCode[] = [
+  'BAD_JSON', 'SCHEMA', 'OVERSIZE', 'BAD_SIGNATURE', 'WRONG_RECIPIENT', 'STALE', 'FUTURE', 'REPLAY',
+  'UNKNOWN_TYPE', 'DECRYPT_FAILED', 'UNAUTHORIZED',
+];
+
+export type Rejection = { ok: false; code: RejectCode; reason: string };
+export type Result<T> = { ok: true; value: T } | Rejection;
+
+export function ok<T>(value: T): Result<T> {
+  return { ok: true, value };
+}
+
+export function reject(code: RejectCode, reason: string): Rejection {
+  return { ok: false, code, reason };
+}
+
+export interface RejectEvent {
+  code: RejectCode;
+  reason: string;
+  source: string | undefined;
+  at: number;
+}
+
+/**
+ * Counts rejected inputs per code (and per `source:code`), keeping the last few for diagnostics.
+ * `onReject` lets the owner log each one.
+ */
+export class RejectCounter {
+  private readonly counts = new Map<string, number>();
+  private readonly recentEvents: RejectEvent[] = [];
+  total = 0;
+
+  constructor(
+    private readonly options: { keepRecent?: number; onReject?: (event: RejectEvent) => void } = {},
+  ) {}
+
+  count(code: RejectCode, reason: string, source?: string): void {
+    this.total++;
+    this.bump(code);
+    if (source !== undefined) this.bump(`${source}:${code}`);
+    const event: RejectEvent = { code, reason, source, at: Date.now() };
+    const keep = this.options.keepRecent ?? 20;
+    if (keep > 0) {
+      this.recentEvents.push(event);
+      if (this.recentEvents.length > keep) this.recentEvents.shift();
+    }
+    this.options.onReject?.(event);
+  }
+
+  /** Convenience: counts a rejected Result and passes it through. */
+  track<T>(result: Result<T>, source?: string): Result<T> {
+    if (!result.ok) this.count(result.code, result.reason, source);
+    return result;
+  }
+
+  get(code: RejectCode): number {
+    return this.counts.get(code) ?? 0;
+  }
+
+  snapshot(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
+
+  recent(): readonly RejectEvent[] {
+    return this.recentEvents;
+  }
+
+  private bump(key: string): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+}
