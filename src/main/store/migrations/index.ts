@@ -1,0 +1,9 @@
+import { migration0001 } from './0001-initial';
+import type { Migration } from './types';
+
+export type { Migration };
+
+/** Every migration, in order. Append only: never edit or renumber one that has shipped. */
+export const MIGRATIONS: readonly Migration[] = [migration0001];
+
+export const LATEST_VERSION = MIGRATIONS.length;
