@@ -1,0 +1,198 @@
+// Mailbox cluster client: finds the leader from any seed, follows NOT_LEADER redirects, retries
+// with the same request id across leader changes, and resolves an append only once the leader
+// reports it committed on a majority and applied.
+import { randomUUID } from 'node:crypto';
+import { ConnectionClosedError, RequestConnection, RequestTimeoutError, type RawReply } from './connection';
+import type { MailboxErrorCode, Member } from '../../shared/schemas/mailbox';
+
+export interface MailboxClientOptions {
+  seeds: string[];
+  clusterId?: string;
+  /** Overall budget per operation, across retries (default 30 s). */
+  timeoutMs?: number;
+  /** Budget for one attempt against one node (default 3 s). */
+  attemptTimeoutMs?: number;
+}
+
+export interface ClusterInfo {
+  clusterId: string;
+  nodeId: string;
+  term: number;
+  leader: { id: string; addr: string | null } | null;
+  members: Member[];
+}
+
+export type ReadResult = { seq: number; data: string } | { empty: true };
+
+export class MailboxError extends Error {
+  constructor(
+    readonly code: MailboxErrorCode | 'NO_NODE',
+    message: string,
+    /** True when the operation may or may not have taken effect (retry with the same reqId). */
+    readonly outcomeUnknown = false,
+  ) {
+    super(message);
+    this.name = 'MailboxError';
+  }
+}
+
+const RETRYABLE = new Set<string>(['NOT_LEADER', 'UNAVAILABLE', 'TIMEOUT', 'SHUTTING_DOWN']);
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export class MailboxClient {
+  private readonly seeds: string[];
+  private clusterId: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly attemptTimeoutMs: number;
+  private readonly connections = new Map<string, RequestConnection>();
+  private leaderAddr: string | null = null;
+  private known: string[];
+  private rotation = 0;
+  private closed = false;
+
+  constructor(opts: MailboxClientOptions) {
+    if (opts.seeds.length === 0) throw new Error('MailboxClient needs at least one seed');
+    this.seeds = [...opts.seeds];
+    this.known = [...opts.seeds];
+    this.clusterId = opts.clusterId;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 3_000;
+  }
+
+  /** The node currently believed to lead (null until learned). */
+  get leader(): string | null {
+    return this.leaderAddr;
+  }
+
+  async cluster(): Promise<ClusterInfo> {
+    const reply = await this.call({ op: 'CLUSTER_QUERY' }, { anyNode: true });
+    const info = reply as unknown as ClusterInfo;
+    this.learn(info);
+    return { clusterId: info.clusterId, nodeId: info.nodeId, term: info.term, leader: info.leader, members: info.members };
+  }
+
+  async create(queue: string): Promise<{ created: boolean }> {
+    try {
+      await this.call({ op: 'CREATE_QUEUE', queue, reqId: randomUUID() });
+      return { created: true };
+    } catch (err) {
+      if (err instanceof MailboxError && err.code === 'QUEUE_EXISTS') return { created: false };
+      throw err;
+    }
+  }
+
+  async append(queue: string, data: string, reqId: string = randomUUID()): Promise<{ seq: number; reqId: string }> {
+    const reply = await this.call({ op: 'APPEND', queue, data, reqId });
+    return { seq: Number(reply.seq), reqId };
+  }
+
+  async read(queue: string, clientId: string): Promise<ReadResult> {
+    const reply = await this.call({ op: 'READ', queue, clientId });
+    if (reply.empty === true) return { empty: true };
+    return { seq: Number(reply.seq), data: String(reply.data) };
+  }
+
+  async ack(queue: string, clientId: string, seq: number): Promise<void> {
+    await this.call({ op: 'ACK', queue, clientId, seq });
+  }
+
+  /** Per-code rejection counters of one node (STATS op). */
+  async stats(addr: string): Promise<{ nodeId: string; role: string; term: number; rejects: Record<string, number> }> {
+    const conn = this.connection(addr);
+    const reply = await conn.request(this.frame({ op: 'STATS' }), this.attemptTimeoutMs);
+    if (!reply.ok) throw new MailboxError(String(reply.code) as MailboxErrorCode, String(reply.reason));
+    return reply as unknown as { nodeId: string; role: string; term: number; rejects: Record<string, number> };
+  }
+
+  /** Asks the cluster to remove a node (it leaves through a configuration change). */
+  async removeNode(nodeId: string): Promise<void> {
+    await this.call({ op: 'LEAVE_CLUSTER', nodeId });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const c of this.connections.values()) c.close();
+    this.connections.clear();
+  }
+
+  private frame(body: Record<string, unknown>): Record<string, unknown> {
+    return this.clusterId === undefined ? body : { ...body, clusterId: this.clusterId };
+  }
+
+  private learn(info: { clusterId?: unknown; leader?: unknown; members?: unknown }): void {
+    if (typeof info.clusterId === 'string' && this.clusterId === undefined) this.clusterId = info.clusterId;
+    const leader = info.leader as { addr?: unknown } | null | undefined;
+    if (leader && typeof leader.addr === 'string') this.leaderAddr = leader.addr;
+    if (Array.isArray(info.members)) {
+      const addrs = (info.members as Array<{ addr?: unknown }>).map((m) => m.addr).filter((a): a is string => typeof a === 'string');
+      this.known = [...new Set([...this.seeds, ...addrs])];
+    }
+  }
+
+  private connection(addr: string): RequestConnection {
+    let c = this.connections.get(addr);
+    if (!c || c.closed) {
+      c = new RequestConnection(addr);
+      this.connections.set(addr, c);
+    }
+    return c;
+  }
+
+  private nextTarget(): string {
+    if (this.leaderAddr) return this.leaderAddr;
+    const addr = this.known[this.rotation % this.known.length] ?? this.seeds[0]!;
+    this.rotation++;
+    return addr;
+  }
+
+  /** Sends until a definitive reply or the overall budget runs out. */
+  private async call(body: Record<string, unknown>, opts: { anyNode?: boolean } = {}): Promise<RawReply> {
+    const deadline = Date.now() + this.timeoutMs;
+    let attempt = 0;
+    let lastError = 'no attempt made';
+    let maybeApplied = false;
+    while (!this.closed && Date.now() < deadline) {
+      const target = opts.anyNode ? (this.leaderAddr ?? this.nextTarget()) : this.nextTarget();
+      const budget = Math.max(1, Math.min(this.attemptTimeoutMs, deadline - Date.now()));
+      try {
+        const reply = await this.connection(target).request(this.frame(body), budget);
+        if (reply.ok) {
+          if (typeof reply.clusterId === 'string' && this.clusterId === undefined) this.clusterId = reply.clusterId;
+          return reply;
+        }
+        const code = String(reply.code);
+        lastError = `${target}: ${code} ${String(reply.reason)}`;
+        if (code === 'WRONG_CLUSTER' && this.clusterId === undefined && typeof reply.clusterId === 'string') {
+          this.clusterId = reply.clusterId;
+        } else if (!RETRYABLE.has(code)) {
+          throw new MailboxError(code as MailboxErrorCode, lastError);
+        }
+        if (code === 'TIMEOUT' || code === 'UNAVAILABLE' || code === 'SHUTTING_DOWN') maybeApplied = true;
+        const hint = reply.leader as { addr?: unknown } | null | undefined;
+        if (code === 'NOT_LEADER' && hint && typeof hint.addr === 'string' && hint.addr !== target) {
+          this.leaderAddr = hint.addr;
+          continue; // a fresh redirect: try it at once
+        }
+        this.leaderAddr = null;
+      } catch (err) {
+        if (err instanceof MailboxError) throw err;
+        if (err instanceof RequestTimeoutError) maybeApplied = true;
+        if (err instanceof ConnectionClosedError && err.message.includes('connection closed')) maybeApplied = true;
+        lastError = `${target}: ${err instanceof Error ? err.message : String(err)}`;
+        this.leaderAddr = null;
+        this.connections.get(target)?.close();
+        this.connections.delete(target);
+      }
+      attempt++;
+      await sleep(Math.min(50 * 2 ** Math.min(attempt, 5), 500));
+    }
+    throw new MailboxError(
+      this.closed ? 'SHUTTING_DOWN' : 'UNAVAILABLE',
+      `${String(body.op)} failed after ${attempt} attempts: ${lastError}`,
+      maybeApplied && body.op !== 'READ' && body.op !== 'CLUSTER_QUERY',
+    );
+  }
+}

@@ -1,0 +1,77 @@
+// Length-prefixed JSON frames: a 4-byte big-endian payload length, then that many bytes of UTF-8 JSON.
+// The decoder never buffers more than maxFrameBytes: an oversize frame is skipped byte-for-byte and
+// reported, so the connection stays in sync and keeps serving.
+
+export const FRAME_HEADER_BYTES = 4;
+
+export type FrameEvent =
+  | { kind: 'frame'; value: unknown }
+  | { kind: 'bad_json'; reason: string }
+  | { kind: 'oversize'; bytes: number };
+
+export function encodeFrame(value: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(value), 'utf8');
+  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  header.writeUInt32BE(body.length, 0);
+  return Buffer.concat([header, body]);
+}
+
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private skipRemaining = 0;
+
+  constructor(private readonly maxFrameBytes: number) {}
+
+  /** Feeds bytes and returns every complete frame (or rejection) they finish. */
+  push(data: Buffer): FrameEvent[] {
+    const events: FrameEvent[] = [];
+    let input = data;
+    if (this.skipRemaining > 0) {
+      const skip = Math.min(this.skipRemaining, input.length);
+      this.skipRemaining -= skip;
+      input = input.subarray(skip);
+      if (input.length === 0) return events;
+    }
+    this.chunks.push(input);
+    this.buffered += input.length;
+    for (;;) {
+      if (this.buffered < FRAME_HEADER_BYTES) break;
+      const head = this.peek(FRAME_HEADER_BYTES);
+      const length = head.readUInt32BE(0);
+      if (length > this.maxFrameBytes) {
+        this.consume(FRAME_HEADER_BYTES);
+        const available = Math.min(this.buffered, length);
+        this.consume(available);
+        this.skipRemaining = length - available;
+        events.push({ kind: 'oversize', bytes: length });
+        continue;
+      }
+      if (this.buffered < FRAME_HEADER_BYTES + length) break;
+      this.consume(FRAME_HEADER_BYTES);
+      const body = this.consume(length);
+      try {
+        events.push({ kind: 'frame', value: JSON.parse(body.toString('utf8')) as unknown });
+      } catch (err) {
+        events.push({ kind: 'bad_json', reason: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    return events;
+  }
+
+  private peek(n: number): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
+    return (this.chunks[0] ?? Buffer.alloc(0)).subarray(0, n);
+  }
+
+  private consume(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
+    const all = this.chunks[0] ?? Buffer.alloc(0);
+    const out = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.buffered -= n;
+    return out;
+  }
+}

@@ -1,0 +1,239 @@
+// Wire contract of the mailbox cluster (DESIGN section 9, seed 001): client operations, their
+// replies, and the broker-to-broker frames. Every frame is a length-prefixed JSON object carrying
+// `clusterId`; everything arriving from a socket is validated here before it is used.
+import { z } from 'zod';
+
+export const MAX_QUEUE_NAME_CHARS = 200;
+export const MAX_CLIENT_ID_CHARS = 200;
+export const MAX_REQ_ID_CHARS = 128;
+export const MAX_NODE_ID_CHARS = 64;
+export const MAX_CLUSTER_ID_CHARS = 128;
+/** Payload cap for one APPEND (the sealed envelope, usually base64). */
+export const MAX_DATA_CHARS = 64 * 1024;
+/** Frame cap on client connections: one APPEND plus framing. */
+export const MAX_CLIENT_FRAME_BYTES = 128 * 1024;
+/** Frame cap between brokers: batched REPLICATE and DATA_SYNC snapshots are bigger. */
+export const MAX_PEER_FRAME_BYTES = 64 * 1024 * 1024;
+
+export const MAILBOX_ERROR_CODES = [
+  'BAD_JSON',
+  'SCHEMA',
+  'OVERSIZE',
+  'UNKNOWN_OP',
+  'WRONG_CLUSTER',
+  'STALE_TERM',
+  'NOT_LEADER',
+  'NO_QUEUE',
+  'QUEUE_EXISTS',
+  'TIMEOUT',
+  'UNAVAILABLE',
+  'SHUTTING_DOWN',
+  'INTERNAL',
+] as const;
+export type MailboxErrorCode = (typeof MAILBOX_ERROR_CODES)[number];
+
+const nodeId = z.string().min(1).max(MAX_NODE_ID_CHARS).regex(/^[A-Za-z0-9._:-]+$/);
+const clusterId = z.string().min(1).max(MAX_CLUSTER_ID_CHARS);
+const queueName = z.string().min(1).max(MAX_QUEUE_NAME_CHARS);
+const clientId = z.string().min(1).max(MAX_CLIENT_ID_CHARS);
+const reqId = z.string().min(1).max(MAX_REQ_ID_CHARS);
+const hostPort = z.string().min(3).max(300).regex(/^[^\s:]+:\d{1,5}$/);
+const seq = z.number().int().nonnegative();
+/** Correlates a reply with its request on a pipelined connection. */
+const corr = z.number().int().nonnegative();
+
+// ---------- client operations ----------
+
+const clientBase = { corr, clusterId: clusterId.optional() };
+
+export const ClusterQuerySchema = z.object({ op: z.literal('CLUSTER_QUERY'), ...clientBase }).strict();
+export const CreateQueueSchema = z.object({ op: z.literal('CREATE_QUEUE'), ...clientBase, queue: queueName, reqId: reqId.optional() }).strict();
+export const AppendSchema = z
+  .object({ op: z.literal('APPEND'), ...clientBase, queue: queueName, data: z.string().max(MAX_DATA_CHARS), reqId })
+  .strict();
+export const ReadSchema = z.object({ op: z.literal('READ'), ...clientBase, queue: queueName, clientId }).strict();
+export const AckSchema = z.object({ op: z.literal('ACK'), ...clientBase, queue: queueName, clientId, seq, reqId: reqId.optional() }).strict();
+export const StatsSchema = z.object({ op: z.literal('STATS'), ...clientBase }).strict();
+/** A node asks the leader to add it (as a learner first). */
+export const JoinClusterSchema = z
+  .object({ op: z.literal('JOIN_CLUSTER'), ...clientBase, nodeId, addr: hostPort })
+  .strict();
+/** Operator asks the leader to remove a node (leave). */
+export const LeaveClusterSchema = z.object({ op: z.literal('LEAVE_CLUSTER'), ...clientBase, nodeId }).strict();
+
+export const ClientRequestSchema = z.discriminatedUnion('op', [
+  ClusterQuerySchema,
+  CreateQueueSchema,
+  AppendSchema,
+  ReadSchema,
+  AckSchema,
+  StatsSchema,
+  JoinClusterSchema,
+  LeaveClusterSchema,
+]);
+export type ClientRequest = z.infer<typeof ClientRequestSchema>;
+export type ClientOp = ClientRequest['op'];
+export const CLIENT_OPS: readonly ClientOp[] = [
+  'CLUSTER_QUERY',
+  'CREATE_QUEUE',
+  'APPEND',
+  'READ',
+  'ACK',
+  'STATS',
+  'JOIN_CLUSTER',
+  'LEAVE_CLUSTER',
+];
+
+export const MemberSchema = z.object({ id: nodeId, addr: hostPort.nullable(), role: z.enum(['voter', 'learner']) }).strict();
+export type Member = z.infer<typeof MemberSchema>;
+
+export const LeaderHintSchema = z.object({ id: nodeId, addr: hostPort.nullable() }).strict();
+
+export const ErrorReplySchema = z
+  .object({
+    op: z.literal('REPLY'),
+    corr: corr.nullable(),
+    ok: z.literal(false),
+    code: z.enum(MAILBOX_ERROR_CODES),
+    reason: z.string().max(1000),
+    leader: LeaderHintSchema.nullable().optional(),
+    clusterId: clusterId.optional(),
+  })
+  .strict();
+
+const okBase = { op: z.literal('REPLY'), corr, ok: z.literal(true), clusterId };
+
+export const ClusterReplySchema = z
+  .object({
+    ...okBase,
+    nodeId,
+    term: z.number().int().nonnegative(),
+    leader: LeaderHintSchema.nullable(),
+    members: z.array(MemberSchema).max(100),
+  })
+  .strict();
+export const SeqReplySchema = z.object({ ...okBase, seq }).strict();
+export const ReadReplySchema = z.union([
+  z.object({ ...okBase, seq, data: z.string().max(MAX_DATA_CHARS) }).strict(),
+  z.object({ ...okBase, empty: z.literal(true) }).strict(),
+]);
+export const EmptyOkReplySchema = z.object({ ...okBase }).strict();
+export const StatsReplySchema = z
+  .object({ ...okBase, nodeId, rejects: z.record(z.string(), z.number().int().nonnegative()), role: z.string(), term: z.number().int() })
+  .strict();
+export const JoinReplySchema = z.object({ ...okBase, members: z.array(MemberSchema).max(100) }).strict();
+
+/** Any reply, loosely: the client checks the specific shape per operation. */
+export const AnyReplySchema = z.union([
+  ErrorReplySchema,
+  z.object({ op: z.literal('REPLY'), corr, ok: z.literal(true), clusterId }).passthrough(),
+]);
+export type ErrorReply = z.infer<typeof ErrorReplySchema>;
+
+// ---------- broker-to-broker frames ----------
+// A peer connection starts with PEER_HELLO; every later frame is one Raft message under the seed's
+// names (DESIGN section 9) plus `clusterId`, or a CLUSTER_UPDATE (member addresses), or a REPLY
+// carrying a rejection. The shapes mirror src/server/mailbox/core/types.ts (checked there at
+// compile time by the node's codec).
+
+const term = z.number().int().nonnegative();
+const index = z.number().int().nonnegative();
+const peerBase = { clusterId, from: nodeId, to: nodeId, term };
+
+export const PeerHelloSchema = z.object({ type: z.literal('PEER_HELLO'), clusterId, from: nodeId, to: nodeId, addr: hostPort.nullable() }).strict();
+
+export const EntrySchema = z
+  .object({ term, index, type: z.enum(['noop', 'command', 'config']), data: z.string().max(MAX_PEER_FRAME_BYTES) })
+  .strict();
+export const SnapshotSchema = z
+  .object({ index, term, voters: z.array(nodeId).max(100), learners: z.array(nodeId).max(100), data: z.string().max(MAX_PEER_FRAME_BYTES) })
+  .strict();
+
+export const ElectionRequestFrame = z
+  .object({ type: z.literal('ELECTION_REQUEST'), ...peerBase, preVote: z.boolean(), lastLogIndex: index, lastLogTerm: term, transfer: z.boolean() })
+  .strict();
+export const ElectionResponseFrame = z.object({ type: z.literal('ELECTION_RESPONSE'), ...peerBase, preVote: z.boolean(), granted: z.boolean() }).strict();
+export const ReplicateFrame = z
+  .object({ type: z.literal('REPLICATE'), ...peerBase, prevLogIndex: index, prevLogTerm: term, entries: z.array(EntrySchema).max(100_000), commit: index })
+  .strict();
+export const ReplicateResponseFrame = z
+  .object({ type: z.literal('REPLICATE_RESPONSE'), ...peerBase, success: z.boolean(), index, hintIndex: index, hintTerm: term })
+  .strict();
+export const HeartbeatFrame = z.object({ type: z.literal('HEARTBEAT'), ...peerBase, commit: index, ctx: z.string().max(200) }).strict();
+export const HeartbeatResponseFrame = z.object({ type: z.literal('HEARTBEAT_RESPONSE'), ...peerBase, ctx: z.string().max(200) }).strict();
+export const DataSyncRequestFrame = z.object({ type: z.literal('DATA_SYNC_REQUEST'), ...peerBase, snapshot: SnapshotSchema }).strict();
+export const DataSyncResponseFrame = z.object({ type: z.literal('DATA_SYNC_RESPONSE'), ...peerBase, index }).strict();
+export const PromoteToLeaderFrame = z.object({ type: z.literal('PROMOTE_TO_LEADER'), ...peerBase }).strict();
+/** Leader → all: member addresses, so nodes can dial peers added by configuration changes. */
+export const ClusterUpdateFrame = z.object({ type: z.literal('CLUSTER_UPDATE'), ...peerBase, members: z.array(MemberSchema).max(100) }).strict();
+/** A rejection sent back on a peer connection (counted by the receiver, never acted on). */
+export const PeerRejectFrame = z
+  .object({ type: z.literal('REJECT'), clusterId: clusterId.optional(), code: z.enum(MAILBOX_ERROR_CODES), reason: z.string().max(1000), term: term.optional() })
+  .strict();
+
+export const PeerFrameSchema = z.discriminatedUnion('type', [
+  ElectionRequestFrame,
+  ElectionResponseFrame,
+  ReplicateFrame,
+  ReplicateResponseFrame,
+  HeartbeatFrame,
+  HeartbeatResponseFrame,
+  DataSyncRequestFrame,
+  DataSyncResponseFrame,
+  PromoteToLeaderFrame,
+  ClusterUpdateFrame,
+  PeerRejectFrame,
+]);
+export type PeerFrame = z.infer<typeof PeerFrameSchema>;
+export type PeerFrameType = PeerFrame['type'];
+export const PEER_FRAME_TYPES: readonly PeerFrameType[] = [
+  'ELECTION_REQUEST',
+  'ELECTION_RESPONSE',
+  'REPLICATE',
+  'REPLICATE_RESPONSE',
+  'HEARTBEAT',
+  'HEARTBEAT_RESPONSE',
+  'DATA_SYNC_REQUEST',
+  'DATA_SYNC_RESPONSE',
+  'PROMOTE_TO_LEADER',
+  'CLUSTER_UPDATE',
+  'REJECT',
+];
+
+export type MailboxParse<T> = { ok: true; value: T } | { ok: false; code: MailboxErrorCode; reason: string };
+
+function describe(err: z.ZodError): string {
+  return err.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Validates one decoded client frame. Unknown ops are told apart from malformed known ones. */
+export function parseClientRequest(raw: unknown): MailboxParse<ClientRequest> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, code: 'SCHEMA', reason: 'frame is not a JSON object' };
+  const op = (raw as { op?: unknown }).op;
+  if (typeof op !== 'string') return { ok: false, code: 'SCHEMA', reason: 'missing op' };
+  if (!(CLIENT_OPS as readonly string[]).includes(op)) return { ok: false, code: 'UNKNOWN_OP', reason: `unknown op ${op.slice(0, 40)}` };
+  const r = ClientRequestSchema.safeParse(raw);
+  return r.success ? { ok: true, value: r.data } : { ok: false, code: 'SCHEMA', reason: describe(r.error) };
+}
+
+export function parsePeerHello(raw: unknown): MailboxParse<z.infer<typeof PeerHelloSchema>> {
+  const r = PeerHelloSchema.safeParse(raw);
+  return r.success ? { ok: true, value: r.data } : { ok: false, code: 'SCHEMA', reason: describe(r.error) };
+}
+
+export function parsePeerFrame(raw: unknown): MailboxParse<PeerFrame> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, code: 'SCHEMA', reason: 'frame is not a JSON object' };
+  const type = (raw as { type?: unknown }).type;
+  if (typeof type !== 'string') return { ok: false, code: 'SCHEMA', reason: 'missing type' };
+  if (!(PEER_FRAME_TYPES as readonly string[]).includes(type)) return { ok: false, code: 'UNKNOWN_OP', reason: `unknown peer frame ${type.slice(0, 40)}` };
+  const r = PeerFrameSchema.safeParse(raw);
+  return r.success ? { ok: true, value: r.data } : { ok: false, code: 'SCHEMA', reason: describe(r.error) };
+}
+
+export function parseReply(raw: unknown): MailboxParse<z.infer<typeof AnyReplySchema>> {
+  const r = AnyReplySchema.safeParse(raw);
+  return r.success ? { ok: true, value: r.data } : { ok: false, code: 'SCHEMA', reason: describe(r.error) };
+}
