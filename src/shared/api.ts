@@ -67,6 +67,7 @@ export interface ApiResults {
 /** Host → UI events. */
 export interface ApiEvents {
   contactRequest: { userId: string; name: string };
+  contactAccepted: { userId: string; name: string };
   contactsChanged: Record<string, never>;
   message: ChatMessage;
   status: { id: string; status: MessageStatus };
@@ -77,7 +78,7 @@ export interface ApiEvents {
 }
 export type ApiEventName = keyof ApiEvents;
 export const API_EVENT_NAMES: readonly ApiEventName[] = [
-  'contactRequest', 'contactsChanged', 'message', 'status', 'connection', 'presence', 'signaling', 'error',
+  'contactRequest', 'contactAccepted', 'contactsChanged', 'message', 'status', 'connection', 'presence', 'signaling', 'error',
 ];
 
 /** What every implementation of the contract looks like from the UI's side. */

@@ -1,0 +1,119 @@
+/**
+ * `parley peer --json`: host services and the WebRTC mesh in one Node process (@roamhq/wrtc),
+ * driven by the control protocol on stdin/stdout.
+ */
+import { createInterface } from 'node:readline';
+import type { ApiEventName } from '../shared/api';
+import { startHost, type HostApi } from '../main/host/host';
+import { nodeMeshFactory } from '../main/host/node-mesh';
+import { parseControlLine, type ControlOp } from './control-protocol';
+
+export interface PeerCliOptions {
+  profile: string;
+  name?: string;
+  broker?: string;
+  ice?: string[];
+  heartbeatMs?: number;
+  offlineAfterMs?: number;
+}
+
+const FORWARDED_EVENTS: ApiEventName[] = ['contactRequest', 'contactAccepted', 'message', 'status', 'connection', 'presence', 'signaling', 'error'];
+
+type Out = Record<string, unknown>;
+
+function write(obj: Out): void {
+  process.stdout.write(`${JSON.stringify(obj)}\n`);
+}
+
+export async function runPeer(opts: PeerCliOptions): Promise<void> {
+  let host: HostApi;
+  try {
+    host = await startHost({
+      profileDir: opts.profile,
+      name: opts.name,
+      brokerUrl: opts.broker,
+      iceServers: opts.ice,
+      meshFactory: nodeMeshFactory,
+      presence: { heartbeatMs: opts.heartbeatMs, offlineAfterMs: opts.offlineAfterMs },
+    });
+  } catch (err) {
+    write({ event: 'error', code: (err as { code?: string }).code ?? 'START_FAILED', message: (err as Error).message });
+    process.exitCode = 1;
+    return;
+  }
+  for (const name of FORWARDED_EVENTS) host.on(name, (payload) => write({ event: name, ...payload }));
+  const me = await host.handle('whoami', {});
+  write({ event: 'ready', ...me });
+
+  let quitting = false;
+  const quit = async (code: number, reqId?: string | number): Promise<void> => {
+    if (quitting) return;
+    quitting = true;
+    await host.close();
+    if (reqId !== undefined || code === 0) write({ ok: true, ...(reqId !== undefined ? { reqId } : {}) });
+    process.stdout.write('', () => process.exit(code));
+  };
+
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  // Lines run one at a time, in order, so replies keep the order of requests.
+  let chain = Promise.resolve();
+  rl.on('line', (line) => {
+    if (line.trim() === '') return;
+    chain = chain.then(() => handleLine(host, line, quit));
+  });
+  rl.on('close', () => void chain.then(() => quit(0)));
+  process.on('SIGTERM', () => void quit(0));
+  process.on('SIGINT', () => void quit(0));
+}
+
+async function handleLine(host: HostApi, line: string, quit: (code: number, reqId?: string | number) => Promise<void>): Promise<void> {
+  const parsed = parseControlLine(line);
+  if (!parsed.ok) {
+    write({ ok: false, ...(parsed.reqId !== undefined ? { reqId: parsed.reqId } : {}), error: { code: parsed.code, message: parsed.message } });
+    return;
+  }
+  const { op } = parsed;
+  const tag = op.reqId !== undefined ? { reqId: op.reqId } : {};
+  if (op.op === 'quit') {
+    await quit(0, op.reqId ?? '');
+    return;
+  }
+  try {
+    write({ ok: true, ...tag, ...(await runOp(host, op)) });
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    write({ ok: false, ...tag, error: { code: e.code ?? 'FAILED', message: e.message ?? String(err) } });
+  }
+}
+
+async function runOp(host: HostApi, op: Exclude<ControlOp, { op: 'quit' }>): Promise<Out> {
+  switch (op.op) {
+    case 'whoami':
+      return { ...(await host.handle('whoami', {})) };
+    case 'contact.add':
+      await host.handle('contacts.add', { userId: op.userId, ...(op.name ? { name: op.name } : {}) });
+      return {};
+    case 'contact.accept':
+    case 'contact.decline':
+      await host.handle('contacts.respond', { userId: op.userId, accept: op.op === 'contact.accept' });
+      return {};
+    case 'contacts':
+      return { contacts: (await host.handle('contacts.list', {})).map(({ userId, name, state, presence }) => ({ userId, name, state, presence })) };
+    case 'send':
+      return { ...(await host.handle('messages.send', { to: op.to, text: op.text })) };
+    case 'file.send':
+      throw Object.assign(new Error('file transfer is not available in this version yet; send text with {"op":"send"}'), { code: 'NOT_IMPLEMENTED' });
+    case 'messages':
+      return { messages: await host.handle('messages.list', { with: op.with, ...(op.limit ? { limit: op.limit } : {}) }) };
+    case 'peers':
+      return { peers: (await host.handle('status', {})).peers.map(({ userId, state, path }) => ({ userId, state, path })) };
+    case 'chat.open':
+      await host.handle('chat.setOpen', { userId: op.userId, open: op.open });
+      return {};
+    case 'retry':
+      await host.handle('connection.retry', { userId: op.userId });
+      return {};
+    case 'stats':
+      return { rejected: host.rejectStats() };
+  }
+}
