@@ -11,10 +11,11 @@ interface Row {
   ts: number;
   status: string;
   received_at: number | null;
+  reply_to: string | null;
   seq: number;
 }
 
-const COLUMNS = 'id, peer, sender, recipient, text, ts, status, received_at, seq';
+const COLUMNS = 'id, peer, sender, recipient, text, ts, status, received_at, reply_to, seq';
 
 function toMessage(row: Row): StoredMessage {
   return {
@@ -26,6 +27,7 @@ function toMessage(row: Row): StoredMessage {
     ts: row.ts,
     status: readMessageStatus(row.status),
     receivedAt: row.received_at,
+    replyTo: row.reply_to,
     seq: row.seq,
   };
 }
@@ -36,10 +38,10 @@ export function createMessageQueries(db: BetterSqlite3.Database): MessageQueries
   // ON CONFLICT (id) only: a duplicate id is de-duplicated silently, any other violation throws.
   const insert = db.prepare<{
     id: string; peer: string; sender: string; recipient: string; text: string;
-    ts: number; status: string; receivedAt: number | null;
+    ts: number; status: string; receivedAt: number | null; replyTo: string | null;
   }>(`
     INSERT INTO messages (${COLUMNS})
-    VALUES (@id, @peer, @sender, @recipient, @text, @ts, @status, @receivedAt,
+    VALUES (@id, @peer, @sender, @recipient, @text, @ts, @status, @receivedAt, @replyTo,
             (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages))
     ON CONFLICT (id) DO NOTHING`);
   const select = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM messages WHERE id = ?`);
@@ -63,7 +65,7 @@ export function createMessageQueries(db: BetterSqlite3.Database): MessageQueries
     insertMessage(m: NewMessage) {
       const { changes } = insert.run({
         id: m.id, peer: m.peer, sender: m.sender, recipient: m.recipient, text: m.text,
-        ts: m.ts, status: m.status, receivedAt: m.receivedAt ?? null,
+        ts: m.ts, status: m.status, receivedAt: m.receivedAt ?? null, replyTo: m.replyTo ?? null,
       });
       return { inserted: changes > 0 };
     },

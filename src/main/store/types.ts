@@ -63,6 +63,8 @@ export interface StoredMessage {
   status: MessageStatus;
   /** When this device stored an incoming message; null for messages we wrote. */
   receivedAt: number | null;
+  /** Id of the message this one replies to, if any. */
+  replyTo: string | null;
   /** Local insertion counter: stable, strictly increasing, never reused. */
   seq: number;
 }
@@ -76,6 +78,7 @@ export interface NewMessage {
   ts: number;
   status: MessageStatus;
   receivedAt?: number | null;
+  replyTo?: string | null;
 }
 
 /** An outgoing message before it is saved; it is always stored with status 'pending'. */
