@@ -18,6 +18,7 @@ import { Contacts, HostCallError, shortName } from './contacts';
 import { Delivery } from './delivery';
 import { TypedEvents } from './events';
 import { loadOrCreateIdentity, type LoadedIdentity, type SecretWrapper } from './keystore';
+import { EMBEDDED_BROKER_URL, ensureEmbeddedBroker } from './embedded-servers';
 import { PresenceTracker } from './presence';
 import type { MeshFactory, MeshLike, SignalKind } from './transport';
 
@@ -43,7 +44,7 @@ export interface HostApi {
   close(): Promise<void>;
 }
 
-export const DEFAULT_BROKER_URL = 'mqtt://127.0.0.1:18883';
+export const DEFAULT_BROKER_URL = EMBEDDED_BROKER_URL;
 const SETTINGS_KEY = 'settings';
 
 export async function startHost(opts: HostOptions): Promise<HostApi> {
@@ -51,7 +52,9 @@ export async function startHost(opts: HostOptions): Promise<HostApi> {
   const loaded = loadOrCreateIdentity(opts.profileDir, opts.wrapper);
   const store = openStore(join(opts.profileDir, 'parley.db'));
   try {
-    return new Host(opts, loaded, store).start();
+    const host = new Host(opts, loaded, store);
+    const embedded = host.brokerUrl === DEFAULT_BROKER_URL ? await ensureEmbeddedBroker() : null;
+    return host.start(embedded);
   } catch (err) {
     store.close();
     throw err;
@@ -116,7 +119,14 @@ class Host implements HostApi {
     });
   }
 
-  start(): this {
+  private embeddedBroker: { close(): Promise<void> } | null = null;
+
+  get brokerUrl(): string {
+    return this.settings.brokerUrl;
+  }
+
+  start(embeddedBroker: { close(): Promise<void> } | null): this {
+    this.embeddedBroker = embeddedBroker;
     this.store.saveIdentityRow({ userId: this.userId, deviceId: this.deviceId, displayName: this.settings.displayName, createdAt: Date.now() });
     this.wireSignaling();
     this.wireMesh();
@@ -264,6 +274,7 @@ class Host implements HostApi {
     await this.presence.stop();
     this.mesh.close();
     await this.signaling.stop();
+    await this.embeddedBroker?.close();
     this.store.close();
   }
 }
