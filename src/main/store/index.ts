@@ -72,6 +72,14 @@ function createStore(db: BetterSqlite3.Database, file: string, now: () => number
     ...createOutboxQueries(db, messages, now),
     ...createRouteQueries(db, now),
     ...createCoordinatorQueries(db),
+    connectionInfo() {
+      return {
+        journalMode: String(db.pragma('journal_mode', { simple: true })),
+        synchronous: Number(db.pragma('synchronous', { simple: true })),
+        foreignKeys: Number(db.pragma('foreign_keys', { simple: true })) === 1,
+        busyTimeoutMs: Number(db.pragma('busy_timeout', { simple: true })),
+      };
+    },
     transaction<T>(fn: () => T): T {
       return db.transaction(fn)();
     },

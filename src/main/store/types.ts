@@ -200,9 +200,20 @@ export interface Store {
   /** Most recently seen first. */
   listCoordinators(options?: { canStoreOnly?: boolean }): Coordinator[];
 
+  /** The connection's durability settings as SQLite reports them (for diagnostics and tests). */
+  connectionInfo(): ConnectionInfo;
+
   /** Runs fn in one transaction (nested calls become savepoints). fn must be synchronous. */
   transaction<T>(fn: () => T): T;
   close(): void;
+}
+
+export interface ConnectionInfo {
+  journalMode: string;
+  /** 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA. */
+  synchronous: number;
+  foreignKeys: boolean;
+  busyTimeoutMs: number;
 }
 
 export interface OpenStoreOptions {

@@ -1,0 +1,232 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LATEST_VERSION, openStore, StoreError } from '../../../src/main/store';
+import { migrate } from '../../../src/main/store/migrate';
+import { MIGRATIONS, type Migration } from '../../../src/main/store/migrations';
+import { columnsOf, makeTempDir, rawDb, schemaOf, sha256File, tablesOf, userVersion } from './helpers';
+
+let tmp: ReturnType<typeof makeTempDir>;
+beforeEach(() => { tmp = makeTempDir(); });
+afterEach(() => tmp.cleanup());
+
+function expectStoreError(fn: () => unknown, code: StoreError['code']): StoreError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).code).toBe(code);
+    return error as StoreError;
+  }
+  throw new Error(`expected StoreError ${code}, nothing was thrown`);
+}
+
+describe('fresh database', () => {
+  it('reaches the latest schema version with WAL, NORMAL sync and foreign keys on', () => {
+    const file = join(tmp.dir, 'fresh.db');
+    const store = openStore(file);
+    expect(store.schemaVersion).toBe(LATEST_VERSION);
+    expect(LATEST_VERSION).toBe(MIGRATIONS.length);
+    store.close();
+
+    const db = rawDb(file);
+    expect(userVersion(db)).toBe(LATEST_VERSION);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(tablesOf(db)).toEqual(
+      expect.arrayContaining(['settings', 'identity', 'contacts', 'messages', 'outbox', 'peer_routes', 'coordinators']),
+    );
+    db.close();
+  });
+
+  it('configures the connection: WAL, synchronous NORMAL, foreign keys, busy timeout', () => {
+    const store = openStore(join(tmp.dir, 'pragmas.db'), { busyTimeoutMs: 1234 });
+    expect(store.connectionInfo()).toEqual({ journalMode: 'wal', synchronous: 1, foreignKeys: true, busyTimeoutMs: 1234 });
+    store.close();
+  });
+
+  it('reopening an up-to-date database applies nothing and keeps data', () => {
+    const file = join(tmp.dir, 'reopen.db');
+    const a = openStore(file);
+    a.setSetting('k', { v: 1 });
+    a.close();
+    const b = openStore(file);
+    expect(b.schemaVersion).toBe(LATEST_VERSION);
+    expect(b.getSetting('k')).toEqual({ v: 1 });
+    b.close();
+  });
+
+  it('two connections opening the same new file both end up on the latest version', () => {
+    const file = join(tmp.dir, 'twice.db');
+    const a = openStore(file);
+    const b = openStore(file);
+    a.setSetting('from', 'a');
+    expect(b.getSetting('from')).toBe('a');
+    expect(b.schemaVersion).toBe(LATEST_VERSION);
+    a.close();
+    b.close();
+  });
+});
+
+describe('migrations step by step', () => {
+  /** One entry per migration: apply up to N-1, write rows, apply N, check data and shape. */
+  const perMigration: Record<number, (db: Database.Database) => void> = {
+    1: (db) => {
+      migrate(db, { upTo: 0 });
+      expect(userVersion(db)).toBe(0);
+      expect(tablesOf(db)).toEqual([]);
+      migrate(db, { upTo: 1 });
+      expect(userVersion(db)).toBe(1);
+      expect(tablesOf(db)).toEqual(['contacts', 'coordinators', 'identity', 'messages', 'outbox', 'peer_routes', 'settings']);
+      expect(columnsOf(db, 'messages')).toEqual(['id', 'peer', 'sender', 'recipient', 'text', 'ts', 'status', 'received_at', 'seq']);
+      expect(columnsOf(db, 'outbox')).toEqual([
+        'order_seq', 'msg_id', 'peer', 'envelope', 'attempts', 'next_attempt_at', 'last_error', 'created_at',
+      ]);
+      expect(columnsOf(db, 'peer_routes')).toEqual(['user_id', 'path', 'signal_addr', 'via', 'last_ok', 'last_fail', 'fail_count']);
+      // The CHECKs mirror the TypeScript unions.
+      expect(() => db.prepare(
+        "INSERT INTO messages (id, peer, sender, recipient, text, ts, status, seq) VALUES ('m', 'p', 's', 'r', 't', 1, 'bogus', 1)",
+      ).run()).toThrow(/CHECK/);
+      expect(() => db.prepare("INSERT INTO identity (id, user_id, device_id, display_name, created_at) VALUES (2, 'u', 'd', 'n', 1)").run())
+        .toThrow(/CHECK/);
+      // STRICT: a text timestamp is rejected rather than stored.
+      expect(() => db.prepare(
+        "INSERT INTO messages (id, peer, sender, recipient, text, ts, status, seq) VALUES ('m', 'p', 's', 'r', 't', 'noon', 'sent', 1)",
+      ).run()).toThrow(/cannot store TEXT value in INTEGER column/);
+    },
+    2: (db) => {
+      migrate(db, { upTo: 1 });
+      const insert = db.prepare(
+        'INSERT INTO messages (id, peer, sender, recipient, text, ts, status, received_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      insert.run('m1', 'bob', 'alice', 'bob', 'hello', 1000, 'delivered', null, 1);
+      insert.run('m2', 'bob', 'bob', 'alice', 'hi back', 2000, 'read', 2100, 2);
+      db.prepare("INSERT INTO outbox (msg_id, peer, envelope, next_attempt_at, created_at) VALUES ('m1', 'bob', '{}', 5, 5)").run();
+      const before = db.prepare('SELECT * FROM messages ORDER BY seq').all();
+
+      migrate(db, { upTo: 2 });
+      expect(userVersion(db)).toBe(2);
+      expect(columnsOf(db, 'messages')).toContain('reply_to');
+      const after = db.prepare('SELECT * FROM messages ORDER BY seq').all() as Record<string, unknown>[];
+      expect(after.map(({ reply_to, ...rest }) => rest)).toEqual(before);
+      expect(after.map((r) => r.reply_to)).toEqual([null, null]);
+      expect(db.prepare('SELECT msg_id FROM outbox').pluck().all()).toEqual(['m1']);
+    },
+  };
+
+  it('has a step-by-step test for every migration', () => {
+    expect(Object.keys(perMigration).map(Number)).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
+  for (const m of MIGRATIONS) {
+    it(`migration ${m.version}-${m.name} preserves data and produces its shape`, () => {
+      const db = new Database(':memory:');
+      db.pragma('foreign_keys = ON');
+      const test = perMigration[m.version];
+      if (!test) throw new Error(`no test for migration ${m.version}`);
+      test(db);
+      expect(db.pragma('foreign_key_check')).toEqual([]);
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      db.close();
+    });
+  }
+
+  it('one step at a time ends at exactly the schema of all at once', () => {
+    const stepwise = new Database(':memory:');
+    for (let v = 1; v <= LATEST_VERSION; v++) migrate(stepwise, { upTo: v });
+    const atOnce = new Database(':memory:');
+    migrate(atOnce);
+    expect(schemaOf(stepwise)).toEqual(schemaOf(atOnce));
+    expect(userVersion(stepwise)).toBe(userVersion(atOnce));
+    stepwise.close();
+    atOnce.close();
+  });
+
+  it('an old file is brought up to date by openStore and its rows stay readable', () => {
+    const file = join(tmp.dir, 'v1.db');
+    const db = rawDb(file);
+    migrate(db, { upTo: 1 });
+    db.prepare(
+      "INSERT INTO messages (id, peer, sender, recipient, text, ts, status, seq) VALUES ('old', 'bob', 'alice', 'bob', 'from v1', 10, 'sent', 1)",
+    ).run();
+    db.close();
+
+    const store = openStore(file);
+    expect(store.schemaVersion).toBe(LATEST_VERSION);
+    expect(store.getMessage('old')).toMatchObject({ text: 'from v1', status: 'sent', replyTo: null, seq: 1 });
+    store.insertMessage({ id: 'new', peer: 'bob', sender: 'bob', recipient: 'alice', text: 'x', ts: 11, status: 'delivered' });
+    expect(store.getMessage('new')?.seq).toBe(2);
+    store.close();
+  });
+
+  it('pending migrations run in one transaction: a failure leaves the database at its old version', () => {
+    const db = new Database(':memory:');
+    const broken: Migration = { version: 2, name: 'broken', up: (d) => d.exec('ALTER TABLE no_such_table ADD COLUMN x TEXT') };
+    const first = MIGRATIONS[0];
+    if (!first) throw new Error('no migrations');
+    const error = expectStoreError(() => migrate(db, { migrations: [first, broken] }), 'MIGRATION_FAILED');
+    expect(error.message).toMatch(/migration 2-broken failed/);
+    expect(userVersion(db)).toBe(0);
+    expect(tablesOf(db)).toEqual([]); // migration 1's tables were rolled back too
+    db.close();
+  });
+
+  it('rejects a migration list with gaps', () => {
+    const db = new Database(':memory:');
+    const first = MIGRATIONS[0];
+    if (!first) throw new Error('no migrations');
+    expect(() => migrate(db, { migrations: [{ ...first, version: 2 }] })).toThrow(/expected 1/);
+    db.close();
+  });
+});
+
+describe('database from the future', () => {
+  function makeFutureDb(file: string, journalMode: 'wal' | 'delete'): void {
+    const db = rawDb(file);
+    db.pragma(`journal_mode = ${journalMode}`);
+    migrate(db);
+    db.prepare("INSERT INTO settings (key, value) VALUES ('theme', '\"dark\"')").run();
+    db.pragma(`user_version = ${LATEST_VERSION + 1}`);
+    db.close();
+  }
+
+  for (const journalMode of ['wal', 'delete'] as const) {
+    it(`is refused with DB_FROM_FUTURE and left byte-for-byte untouched (${journalMode} journal)`, () => {
+      const file = join(tmp.dir, `future-${journalMode}.db`);
+      makeFutureDb(file, journalMode);
+      const hashBefore = sha256File(file);
+
+      const error = expectStoreError(() => openStore(file), 'DB_FROM_FUTURE');
+      expect(error.message).toContain(file);
+      expect(error.message).toMatch(/newer version of Parley/);
+      expect(error.message).toMatch(/Upgrade Parley/);
+      expect(error.message).toMatch(/different profile/);
+      expect(error.message).toContain(`schema version ${LATEST_VERSION + 1}`);
+
+      expect(sha256File(file)).toBe(hashBefore);
+      const db = rawDb(file);
+      expect(userVersion(db)).toBe(LATEST_VERSION + 1);
+      expect(db.pragma('journal_mode', { simple: true })).toBe(journalMode);
+      db.close();
+    });
+  }
+
+  it('is also refused when a newer version raced us between open and migrate', () => {
+    const db = new Database(':memory:');
+    db.pragma(`user_version = ${LATEST_VERSION + 5}`);
+    expectStoreError(() => migrate(db), 'DB_FROM_FUTURE');
+    expect(userVersion(db)).toBe(LATEST_VERSION + 5);
+    db.close();
+  });
+});
+
+describe('not a database', () => {
+  it('is refused with NOT_A_DATABASE and not overwritten', () => {
+    const file = join(tmp.dir, 'notes.txt');
+    writeFileSync(file, 'these are my notes, not a database\n'.repeat(200));
+    const hashBefore = sha256File(file);
+    expectStoreError(() => openStore(file), 'NOT_A_DATABASE');
+    expect(sha256File(file)).toBe(hashBefore);
+    expect(existsSync(`${file}-wal`)).toBe(false);
+  });
+});
