@@ -1,0 +1,35 @@
+/** Minimal typed event emitter: listener errors are isolated so one bad listener cannot break delivery. */
+export class TypedEmitter<Events extends Record<string, unknown>> {
+  private readonly listeners = new Map<keyof Events, Set<(payload: never) => void>>();
+
+  on<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener as (payload: never) => void);
+    return () => this.off(event, listener);
+  }
+
+  once<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): () => void {
+    const off = this.on(event, (payload) => {
+      off();
+      listener(payload);
+    });
+    return off;
+  }
+
+  off<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): void {
+    this.listeners.get(event)?.delete(listener as (payload: never) => void);
+  }
+
+  protected emit<K extends keyof Events>(event: K, payload: Events[K]): void {
+    const set = this.listeners.get(event);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        (listener as (payload: Events[K]) => void)(payload);
+      } catch (error) {
+        console.error(`listener for '${String(event)}' threw`, error);
+      }
+    }
+  }
+}
