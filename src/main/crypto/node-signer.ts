@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SIGNATURE_BYTES, type Signer } from '../../shared/crypto';
+import { isVerifiableInput, SECRET_KEY_BYTES, type Signer } from '../../shared/crypto';
 
 // DER headers that wrap a raw 32-byte Ed25519 seed / public key (RFC 8410).
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -49,7 +49,7 @@ export const nodeSigner: Signer = {
     return new Uint8Array(sign(null, msg, key));
   },
   verify(msg, sig, publicKey) {
-    if (sig.length !== SIGNATURE_BYTES || publicKey.length !== PUBLIC_KEY_BYTES) return false;
+    if (!isVerifiableInput(sig, publicKey)) return false;
     try {
       return verify(null, msg, publicKeys.get(publicKey, importPublic), sig);
     } catch {
