@@ -30,6 +30,8 @@ export interface PersistBatch {
   hardState?: StoredHardState;
   entries?: StoredEntry[];
   snapshot?: StoredSnapshot;
+  /** true for a snapshot received from the leader: it replaces the whole stored log */
+  replaceLog?: boolean;
   /** Highest log index whose effect is included in `appliedCheckpoint` (if given). */
   applied?: { index: number; stateJson: string };
   meta?: Record<string, string>;
@@ -86,7 +88,8 @@ export class MailboxStorage {
   private applyBatch(batch: PersistBatch): void {
     if (batch.snapshot) {
       this.stmts.putSnapshot.run(batch.snapshot.index, batch.snapshot.term, batch.snapshot.json);
-      this.stmts.deleteUpTo.run(batch.snapshot.index);
+      if (batch.replaceLog) this.stmts.deleteFrom.run(0);
+      else this.stmts.deleteUpTo.run(batch.snapshot.index);
     }
     if (batch.entries && batch.entries.length > 0) {
       const first = batch.entries[0];

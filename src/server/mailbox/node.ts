@@ -1,0 +1,692 @@
+// A mailbox broker: drives the deterministic Raft core with a tick timer, persists every Ready in
+// one SQLite transaction per event-loop turn (group commit) before sending or answering, and serves
+// the client operations of seed 001 on the same TCP port as the broker-to-broker links.
+import net from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { existsSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { RaftNode } from './core/node';
+import type { ConfChange, Entry, HardState, RaftMessage, Ready, RestoredState, Role, Snapshot } from './core/types';
+import { decodeConfigEntry } from './core/config';
+import { FrameDecoder, encodeFrame } from './framing';
+import { PeerTransport } from './peer-transport';
+import { MailboxStorage, StorageCorruptError, type PersistBatch, type SyncMode } from './storage';
+import { EventLog } from './event-log';
+import { PROFILES, type ProfileName, type TimingProfile } from './profiles';
+import { QueueMachine, type MachineCommand, type MachineResult } from './state-machine';
+import { RejectCounter } from './reject-counter';
+import { RequestConnection } from './connection';
+import {
+  MAX_CLIENT_FRAME_BYTES,
+  MAX_PEER_FRAME_BYTES,
+  parseClientRequest,
+  parsePeerHello,
+  type ClientRequest,
+  type MailboxErrorCode,
+  type Member,
+  type PeerFrame,
+} from '../../shared/schemas/mailbox';
+
+export interface MailboxNodeOptions {
+  id: string;
+  host?: string;
+  port: number;
+  dataDir: string;
+  /** initial voters other than this node, with the address to dial them at */
+  peers: Array<{ id: string; addr: string }>;
+  profile?: ProfileName;
+  sync?: SyncMode;
+  clusterId?: string;
+  /** seeds of an existing cluster to join as a learner */
+  join?: string[];
+  /** log of term/role transitions (default DATA/events.jsonl) */
+  eventLogFile?: string;
+  /** take a snapshot and compact the log every this many applied entries */
+  snapshotEvery?: number;
+  random?: () => number;
+}
+
+type Reply = (frame: Record<string, unknown>) => void;
+
+interface PendingProposal {
+  term: number;
+  reply: Reply;
+  corr: number;
+  onResult(result: MachineResult | { error: MailboxErrorCode; reason: string }): void;
+  timer: NodeJS.Timeout;
+}
+
+interface PendingRead {
+  req: Extract<ClientRequest, { op: 'READ' }>;
+  reply: Reply;
+  index: number | null;
+  timer: NodeJS.Timeout;
+}
+
+const REQUEST_TYPES = new Set(['REPLICATE', 'HEARTBEAT', 'DATA_SYNC_REQUEST', 'PROMOTE_TO_LEADER', 'ELECTION_REQUEST']);
+
+export class MailboxNode {
+  readonly id: string;
+  readonly clusterId: string;
+  readonly profile: TimingProfile;
+  private readonly opts: MailboxNodeOptions;
+  private storage!: MailboxStorage;
+  private raft!: RaftNode;
+  private readonly machine = new QueueMachine();
+  private transport!: PeerTransport;
+  private server: net.Server | null = null;
+  private readonly clients = new Set<net.Socket>();
+  private tickTimer: NodeJS.Timeout | null = null;
+  private scheduled = false;
+  private readonly rejects = new RejectCounter();
+  private events!: EventLog;
+  private selfAddr = '';
+  /** each node's own listening address, as it announced it (what clients are told) */
+  private readonly advertised = new Map<string, string>();
+  /** addresses from --peers: links are dialed here, never overridden by gossip */
+  private readonly pinnedDial = new Map<string, string>();
+  private readonly proposals = new Map<number, PendingProposal>();
+  private readonly reads = new Map<string, PendingRead>();
+  private applied = 0;
+  private snapshotIndex = 0;
+  private role: Role = 'follower';
+  private leader: string | null = null;
+  private term = 0;
+  private recovering = false;
+  private joining = false;
+  private stopped = false;
+  private ticks = 0;
+
+  constructor(opts: MailboxNodeOptions) {
+    this.opts = opts;
+    this.id = opts.id;
+    this.clusterId = opts.clusterId ?? 'parley-mailbox';
+    this.profile = PROFILES[opts.profile ?? 'fast'];
+    for (const p of opts.peers) this.pinnedDial.set(p.id, p.addr);
+  }
+
+  get address(): string {
+    return this.selfAddr;
+  }
+
+  /** Opens storage, starts listening, and starts the Raft loop. */
+  async start(): Promise<{ port: number; addr: string; recovered: boolean }> {
+    const restored = this.openStorage();
+    await this.listen();
+    this.events = new EventLog(this.opts.eventLogFile ?? join(this.opts.dataDir, 'events.jsonl'), this.id);
+    const knownAddrs = this.storage.getMeta('advertised');
+    if (knownAddrs) {
+      for (const [id, addr] of Object.entries(JSON.parse(knownAddrs) as Record<string, string>)) {
+        if (!this.advertised.has(id)) this.advertised.set(id, addr);
+      }
+    }
+    this.advertised.set(this.id, this.selfAddr);
+
+    const fresh = restored.hardState.term === 0 && restored.entries.length === 0 && !restored.snapshot;
+    this.joining = fresh && ((this.opts.join?.length ?? 0) > 0 || this.recovering);
+    const voters = this.joining ? [] : [this.id, ...this.opts.peers.map((p) => p.id)];
+    this.raft = new RaftNode({
+      id: this.id,
+      voters,
+      electionTicks: this.profile.electionTicks,
+      heartbeatTicks: this.profile.heartbeatTicks,
+      preVote: true,
+      checkQuorum: true,
+      random: this.opts.random ?? Math.random,
+      restored,
+    });
+    this.term = restored.hardState.term;
+
+    this.transport = new PeerTransport({
+      selfId: this.id,
+      clusterId: this.clusterId,
+      selfAddr: this.selfAddr,
+      onFrame: (from, frame, reply) => this.onPeerFrame(from, frame, reply),
+      onReject: (code, reason, source, reply) => this.rejectPeer(code, reason, source, reply),
+    });
+    this.syncTransportPeers();
+    this.events.record({ event: this.recovering ? 'recovering' : 'start', term: this.term, role: this.role, leader: null });
+
+    this.tickTimer = setInterval(() => this.onTick(), this.profile.tickMs);
+    this.schedule();
+    if (this.joining) void this.joinLoop();
+    return { port: Number(this.selfAddr.split(':').pop()), addr: this.selfAddr, recovered: this.recovering };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    for (const p of this.proposals.values()) {
+      clearTimeout(p.timer);
+      p.onResult({ error: 'SHUTTING_DOWN', reason: 'node is stopping; outcome unknown, retry with the same reqId' });
+    }
+    this.proposals.clear();
+    for (const r of this.reads.values()) {
+      clearTimeout(r.timer);
+      r.reply({ op: 'REPLY', corr: r.req.corr, ok: false, code: 'SHUTTING_DOWN', reason: 'node is stopping' });
+    }
+    this.reads.clear();
+    this.events?.record({ event: 'stop', term: this.term, role: this.role, leader: this.leader });
+    this.transport?.close();
+    for (const s of this.clients) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.storage.close();
+  }
+
+  rejectCounts(): Record<string, number> {
+    return this.rejects.snapshot();
+  }
+
+  // ---------- storage ----------
+
+  private openStorage(): RestoredState {
+    const sync = this.opts.sync ?? 'full';
+    try {
+      this.storage = new MailboxStorage(this.opts.dataDir, sync);
+      return this.loadRestored();
+    } catch (err) {
+      if (!(err instanceof StorageCorruptError)) throw err;
+      // Never serve from a damaged file: set it aside and rejoin as an empty learner, to be
+      // re-synced from the leader (DATA_SYNC); no votes until promoted again.
+      try {
+        this.storage?.close();
+      } catch {
+        /* already closed */
+      }
+      const stamp = Date.now();
+      for (const suffix of ['', '-wal', '-shm']) {
+        const f = join(this.opts.dataDir, `mailbox.sqlite${suffix}`);
+        if (existsSync(f)) renameSync(f, `${f}.corrupt-${stamp}`);
+      }
+      process.stderr.write(`mailbox node ${this.opts.id}: storage corrupt (${err.message}); quarantined, re-syncing from the leader\n`);
+      this.recovering = true;
+      this.storage = new MailboxStorage(this.opts.dataDir, sync);
+      return this.loadRestored();
+    }
+  }
+
+  private loadRestored(): RestoredState {
+    try {
+      const hs: HardState = this.storage.loadHardState() ?? { term: 0, vote: null, commit: 0 };
+      const snapRow = this.storage.loadSnapshot();
+      const snapshot = snapRow ? (JSON.parse(snapRow.json) as Snapshot) : undefined;
+      const after = snapshot?.index ?? 0;
+      const entries = this.storage
+        .loadEntries(after + 1)
+        .map((e) => JSON.parse(e.json) as Entry);
+      let expect = after + 1;
+      for (const e of entries) {
+        if (e.index !== expect) throw new StorageCorruptError(`log gap at ${expect} (found ${e.index})`);
+        expect++;
+      }
+      const lastIndex = after + entries.length;
+      if (hs.commit > lastIndex) throw new StorageCorruptError(`commit ${hs.commit} beyond last index ${lastIndex}`);
+      if (snapshot) this.machine.restore(snapshot.data);
+      this.applied = after;
+      this.snapshotIndex = after;
+      return { hardState: hs, entries, snapshot, applied: after };
+    } catch (err) {
+      if (err instanceof StorageCorruptError) throw err;
+      throw new StorageCorruptError(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  // ---------- Raft loop ----------
+
+  private onTick(): void {
+    this.raft.tick();
+    this.ticks++;
+    if (this.role === 'leader') {
+      if (this.ticks % 10 === 0) this.promoteCaughtUpLearners();
+      if (this.ticks % 20 === 0) this.broadcastClusterUpdate();
+    }
+    this.schedule();
+  }
+
+  /** Coalesces all work of this event-loop turn into one Ready drain (one transaction). */
+  private schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.stopped) this.drainReady();
+    });
+  }
+
+  private drainReady(): void {
+    const readies: Ready[] = [];
+    while (this.raft.hasReady()) {
+      const rd = this.raft.ready();
+      readies.push(rd);
+      this.raft.advance(rd);
+      if (readies.length > 1000) break;
+    }
+    if (readies.length === 0) return;
+    const batches: PersistBatch[] = readies.map((rd) => ({
+      hardState: rd.hardState,
+      snapshot: rd.snapshot ? { index: rd.snapshot.index, term: rd.snapshot.term, json: JSON.stringify(rd.snapshot) } : undefined,
+      replaceLog: rd.snapshot !== undefined,
+      entries: rd.entries.map((e) => ({ index: e.index, term: e.term, json: JSON.stringify(e) })),
+    }));
+    // Durable (one fsync in 'full' mode) BEFORE any message leaves or any client is answered.
+    this.storage.persist(batches);
+    for (const rd of readies) this.handleReady(rd);
+    this.maybeSnapshot();
+    if (this.raft.hasReady()) this.schedule();
+  }
+
+  private handleReady(rd: Ready): void {
+    if (rd.hardState) this.term = rd.hardState.term;
+    this.onSoftState(rd.softState.role, rd.softState.leader ?? null);
+    if (rd.snapshot) {
+      this.machine.restore(rd.snapshot.data);
+      this.applied = rd.snapshot.index;
+      this.snapshotIndex = rd.snapshot.index;
+      this.syncTransportPeers();
+    }
+    for (const m of rd.messages) this.sendRaft(m);
+    for (const e of rd.committed) this.applyEntry(e);
+    for (const rs of rd.readStates) {
+      const r = this.reads.get(rs.ctx);
+      if (r) r.index = rs.index;
+    }
+    for (const ctx of rd.abortedReads) {
+      const r = this.reads.get(ctx);
+      if (!r) continue;
+      this.reads.delete(ctx);
+      clearTimeout(r.timer);
+      r.reply(this.notLeader(r.req.corr, 'leadership lost before the read was confirmed'));
+    }
+    this.serveReadyReads();
+  }
+
+  private onSoftState(role: Role, leader: string | null): void {
+    const st = this.raft.status();
+    this.term = st.term;
+    if (role !== this.role || leader !== this.leader) {
+      const wasLeader = this.role === 'leader';
+      this.role = role;
+      this.leader = leader;
+      this.events.record({ event: 'role', term: st.term, role, leader });
+      if (wasLeader && role !== 'leader') this.failPending('UNAVAILABLE', 'leadership lost; outcome unknown, retry with the same reqId');
+      if (role === 'leader') this.broadcastClusterUpdate();
+    }
+    if (this.recovering && st.voters.includes(this.id) && this.applied > 0) {
+      this.recovering = false;
+      this.events.record({ event: 'member', term: st.term, role, leader, detail: 'recovered' });
+    }
+  }
+
+  private failPending(code: MailboxErrorCode, reason: string): void {
+    for (const [index, p] of this.proposals) {
+      clearTimeout(p.timer);
+      p.onResult({ error: code, reason });
+      this.proposals.delete(index);
+    }
+  }
+
+  private applyEntry(e: Entry): void {
+    if (e.index <= this.applied) return;
+    this.applied = e.index;
+    let result: MachineResult | null = null;
+    if (e.type === 'command') {
+      result = this.machine.apply(e.data);
+    } else if (e.type === 'config') {
+      const cfg = decodeConfigEntry(e.data);
+      if (cfg) {
+        this.syncTransportPeers(cfg.voters, cfg.learners);
+        this.events.record({ event: 'member', term: this.term, role: this.role, leader: this.leader, detail: `${cfg.change.type} ${cfg.change.node}` });
+        if (this.role === 'leader') this.broadcastClusterUpdate();
+      }
+      result = { ok: true };
+    }
+    const p = this.proposals.get(e.index);
+    if (!p) return;
+    this.proposals.delete(e.index);
+    clearTimeout(p.timer);
+    if (p.term !== e.term) {
+      // Another leader's entry took this slot: ours was never committed and never will be.
+      p.onResult({ error: 'UNAVAILABLE', reason: 'proposal was superseded by a new leader; retry with the same reqId' });
+      return;
+    }
+    p.onResult(result ?? { ok: true });
+  }
+
+  private maybeSnapshot(): void {
+    const every = this.opts.snapshotEvery ?? 5000;
+    if (this.applied - this.snapshotIndex < every) return;
+    const data = this.machine.snapshot();
+    const snap = this.raft.compact(this.applied, data);
+    if (!snap) return;
+    this.storage.persist([{ snapshot: { index: snap.index, term: snap.term, json: JSON.stringify(snap) } }]);
+    this.snapshotIndex = snap.index;
+  }
+
+  private sendRaft(m: RaftMessage): void {
+    this.transport.send(m.to, { ...m, clusterId: this.clusterId });
+  }
+
+  // ---------- membership / addresses ----------
+
+  private syncTransportPeers(voters?: string[], learners?: string[]): void {
+    const st = this.raft.status();
+    const members = new Set([...(voters ?? st.voters), ...(learners ?? st.learners)]);
+    for (const id of members) {
+      if (id === this.id) continue;
+      this.transport.setPeer(id, this.pinnedDial.get(id) ?? this.advertised.get(id) ?? null);
+    }
+    for (const id of this.transport.peers()) if (!members.has(id) && !this.pinnedDial.has(id)) this.transport.removePeer(id);
+    this.saveAdvertised();
+  }
+
+  private saveAdvertised(): void {
+    this.storage.persist([{ meta: { advertised: JSON.stringify(Object.fromEntries(this.advertised)) } }]);
+  }
+
+  /** Where clients should reach `id`: its own announced address, else the configured one. */
+  private clientAddr(id: string): string | null {
+    return this.advertised.get(id) ?? this.pinnedDial.get(id) ?? null;
+  }
+
+  /** Gossip carries only announced addresses (a configured one may be a test proxy of one link). */
+  private members(forGossip = false): Member[] {
+    const st = this.raft.status();
+    const addr = (id: string): string | null => (forGossip ? (this.advertised.get(id) ?? null) : this.clientAddr(id));
+    return [
+      ...st.voters.map((id) => ({ id, addr: addr(id), role: 'voter' as const })),
+      ...st.learners.map((id) => ({ id, addr: addr(id), role: 'learner' as const })),
+    ];
+  }
+
+  private broadcastClusterUpdate(): void {
+    const members = this.members(true);
+    for (const m of members) {
+      if (m.id === this.id) continue;
+      this.transport.send(m.id, { type: 'CLUSTER_UPDATE', clusterId: this.clusterId, from: this.id, to: m.id, term: this.term, members });
+    }
+  }
+
+  private promoteCaughtUpLearners(): void {
+    const st = this.raft.status();
+    if (!st.progress) return;
+    for (const l of st.learners) {
+      const pr = st.progress[l];
+      if (!pr || pr.match < st.commit) continue;
+      this.raft.proposeConfChange({ type: 'promoteLearner', node: l });
+      this.schedule();
+      return; // one change at a time
+    }
+  }
+
+  /** A fresh or recovering node asks the cluster to add it as a learner until it succeeds. */
+  private async joinLoop(): Promise<void> {
+    const seeds = [...(this.opts.join ?? []), ...this.opts.peers.map((p) => p.addr)];
+    let i = 0;
+    while (!this.stopped && this.joining) {
+      const st = this.raft.status();
+      if (st.learners.includes(this.id) || st.voters.includes(this.id)) {
+        this.joining = false;
+        break;
+      }
+      let target: string | undefined = seeds[i++ % seeds.length];
+      for (let hop = 0; hop < 4 && target && !this.stopped; hop++) {
+        const conn = new RequestConnection(target);
+        try {
+          const reply = await conn.request({ op: 'JOIN_CLUSTER', clusterId: this.clusterId, nodeId: this.id, addr: this.selfAddr }, 3000);
+          if (reply.ok) {
+            for (const m of (reply.members as Member[] | undefined) ?? []) {
+              if (m.addr && m.id !== this.id && !this.advertised.has(m.id)) this.advertised.set(m.id, m.addr);
+            }
+            // Now wait for the leader's first REPLICATE / DATA_SYNC to make us a learner.
+            hop = 99;
+          } else {
+            const hint = reply.leader as { addr?: unknown } | null | undefined;
+            target = reply.code === 'NOT_LEADER' && hint && typeof hint.addr === 'string' ? hint.addr : undefined;
+          }
+        } catch {
+          target = undefined;
+        } finally {
+          conn.close();
+        }
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+
+  // ---------- peer frames ----------
+
+  private onPeerFrame(linkPeer: string, frame: PeerFrame, reply: Reply): void {
+    if (frame.type === 'REJECT') {
+      this.rejects.count(`PEER_SENT_${frame.code}`);
+      return;
+    }
+    if (frame.clusterId !== this.clusterId) {
+      this.rejectPeer('WRONG_CLUSTER', `cluster ${frame.clusterId} is not ${this.clusterId}`, linkPeer, reply);
+      return;
+    }
+    if (frame.from !== linkPeer || frame.to !== this.id) {
+      this.rejectPeer('SCHEMA', `frame from ${frame.from} to ${frame.to} on the link ${linkPeer}->${this.id}`, linkPeer, reply);
+      return;
+    }
+    if (frame.type === 'CLUSTER_UPDATE') {
+      let changed = false;
+      for (const m of frame.members) {
+        if (m.addr && m.id !== this.id && this.advertised.get(m.id) !== m.addr) {
+          this.advertised.set(m.id, m.addr);
+          changed = true;
+        }
+      }
+      if (changed) this.syncTransportPeers();
+      return;
+    }
+    const { clusterId: _cluster, ...msg } = frame;
+    const current = this.raft.status().term;
+    if (REQUEST_TYPES.has(msg.type) && msg.term < current && !(msg.type === 'ELECTION_REQUEST' && msg.preVote)) {
+      this.rejectPeer('STALE_TERM', `${msg.type} for term ${msg.term} < current term ${current}`, linkPeer, reply, current);
+      // The core still sees it, so it can answer with its higher term and depose the sender.
+    }
+    if (this.recovering && msg.type === 'ELECTION_REQUEST') return; // our old vote was lost with the file
+    this.raft.step(msg as RaftMessage);
+    this.schedule();
+  }
+
+  private rejectPeer(code: MailboxErrorCode, reason: string, source: string, reply: Reply, term?: number): void {
+    this.rejects.count(code);
+    reply({ type: 'REJECT', clusterId: this.clusterId, code, reason, ...(term === undefined ? {} : { term }) });
+    void source;
+  }
+
+  // ---------- client side ----------
+
+  private listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer((socket) => this.onConnection(socket));
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host ?? '127.0.0.1', () => {
+        const a = server.address() as net.AddressInfo;
+        this.selfAddr = `${this.opts.host ?? '127.0.0.1'}:${a.port}`;
+        this.server = server;
+        resolve();
+      });
+    });
+  }
+
+  private onConnection(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    this.clients.add(socket);
+    let decoder = new FrameDecoder(MAX_PEER_FRAME_BYTES);
+    let decided = false;
+    const reply: Reply = (frame) => {
+      if (!socket.destroyed) socket.write(encodeFrame(frame));
+    };
+    const onData = (chunk: Buffer): void => {
+      const events = decoder.push(chunk);
+      for (let i = 0; i < events.length; i++) {
+        const ev = events[i]!;
+        if (!decided) {
+          decided = true;
+          if (ev.kind === 'frame' && typeof ev.value === 'object' && ev.value !== null && (ev.value as { type?: unknown }).type === 'PEER_HELLO') {
+            const hello = parsePeerHello(ev.value);
+            if (!hello.ok || hello.value.clusterId !== this.clusterId || hello.value.to !== this.id) {
+              const code: MailboxErrorCode = !hello.ok ? hello.code : hello.value.clusterId !== this.clusterId ? 'WRONG_CLUSTER' : 'SCHEMA';
+              this.rejects.count(code);
+              reply({ type: 'REJECT', clusterId: this.clusterId, code, reason: hello.ok ? 'hello for another cluster or node' : hello.reason });
+              socket.end();
+              return;
+            }
+            if (hello.value.addr) this.advertised.set(hello.value.from, hello.value.addr);
+            socket.off('data', onData);
+            this.clients.delete(socket);
+            this.transport.adoptInbound(hello.value.from, socket, decoder, events.slice(i + 1));
+            return;
+          }
+          // A client connection: from here on the smaller client frame cap applies.
+          const rest = decoder;
+          decoder = new FrameDecoder(MAX_CLIENT_FRAME_BYTES);
+          void rest;
+        }
+        this.onClientEvent(ev, reply);
+      }
+    };
+    socket.on('data', onData);
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.clients.delete(socket));
+  }
+
+  private onClientEvent(ev: ReturnType<FrameDecoder['push']>[number], reply: Reply): void {
+    if (ev.kind === 'oversize') return this.rejectClient(null, 'OVERSIZE', `frame of ${ev.bytes} bytes exceeds ${MAX_CLIENT_FRAME_BYTES}`, reply);
+    if (ev.kind === 'bad_json') return this.rejectClient(null, 'BAD_JSON', ev.reason, reply);
+    const corrRaw = (ev.value as { corr?: unknown } | null)?.corr;
+    const corr = typeof corrRaw === 'number' && Number.isInteger(corrRaw) && corrRaw >= 0 ? corrRaw : null;
+    const parsed = parseClientRequest(ev.value);
+    if (!parsed.ok) return this.rejectClient(corr, parsed.code, parsed.reason, reply);
+    const req = parsed.value;
+    if (req.clusterId !== undefined && req.clusterId !== this.clusterId) {
+      return this.rejectClient(req.corr, 'WRONG_CLUSTER', `cluster ${req.clusterId} is not ${this.clusterId}`, reply);
+    }
+    this.handleClient(req, reply);
+  }
+
+  private rejectClient(corr: number | null, code: MailboxErrorCode, reason: string, reply: Reply): void {
+    this.rejects.count(code);
+    reply({ op: 'REPLY', corr, ok: false, code, reason, clusterId: this.clusterId });
+  }
+
+  private ok(corr: number, body: Record<string, unknown> = {}): Record<string, unknown> {
+    return { op: 'REPLY', corr, ok: true, clusterId: this.clusterId, ...body };
+  }
+
+  private err(corr: number, code: MailboxErrorCode, reason: string): Record<string, unknown> {
+    return { op: 'REPLY', corr, ok: false, code, reason, clusterId: this.clusterId };
+  }
+
+  private notLeader(corr: number, reason = 'not the leader'): Record<string, unknown> {
+    const leader = this.leader && this.leader !== this.id ? { id: this.leader, addr: this.clientAddr(this.leader) } : null;
+    return { op: 'REPLY', corr, ok: false, code: 'NOT_LEADER', reason, leader, clusterId: this.clusterId };
+  }
+
+  private handleClient(req: ClientRequest, reply: Reply): void {
+    if (this.stopped) return reply(this.err(req.corr, 'SHUTTING_DOWN', 'node is stopping'));
+    switch (req.op) {
+      case 'CLUSTER_QUERY': {
+        const leader = this.leader ? { id: this.leader, addr: this.clientAddr(this.leader) } : null;
+        return reply(this.ok(req.corr, { nodeId: this.id, term: this.term, leader, members: this.members() }));
+      }
+      case 'STATS':
+        return reply(this.ok(req.corr, { nodeId: this.id, rejects: this.rejects.snapshot(), role: this.role, term: this.term }));
+      case 'CREATE_QUEUE':
+        return this.proposeCommand(req.corr, { kind: 'CREATE_QUEUE', queue: req.queue }, reply, (r) =>
+          'error' in r ? this.err(req.corr, r.error, r.reason) : this.ok(req.corr),
+        );
+      case 'APPEND':
+        return this.proposeCommand(req.corr, { kind: 'APPEND', queue: req.queue, data: req.data, reqId: req.reqId }, reply, (r) =>
+          'error' in r ? this.err(req.corr, r.error, r.reason) : this.ok(req.corr, { seq: r.seq ?? 0 }),
+        );
+      case 'ACK':
+        return this.proposeCommand(req.corr, { kind: 'ACK', queue: req.queue, clientId: req.clientId, seq: req.seq }, reply, (r) =>
+          'error' in r ? this.err(req.corr, r.error, r.reason) : this.ok(req.corr),
+        );
+      case 'READ':
+        return this.startRead(req, reply);
+      case 'JOIN_CLUSTER':
+        return this.handleJoin(req, reply);
+      case 'LEAVE_CLUSTER':
+        return this.proposeConf(req.corr, { type: 'removeNode', node: req.nodeId }, reply);
+    }
+  }
+
+  private proposeCommand(
+    corr: number,
+    cmd: MachineCommand,
+    reply: Reply,
+    render: (r: MachineResult | { error: MailboxErrorCode; reason: string }) => Record<string, unknown>,
+  ): void {
+    if (this.role !== 'leader') return reply(this.notLeader(corr));
+    const res = this.raft.propose(this.machine.encode(cmd));
+    if (!res.ok) return reply(res.reason === 'NOT_LEADER' ? this.notLeader(corr) : this.err(corr, 'UNAVAILABLE', res.reason));
+    this.track(res.index, res.term, corr, reply, (r) => reply(render(r)));
+    this.schedule();
+  }
+
+  private proposeConf(corr: number, cc: ConfChange, reply: Reply, onOk?: () => Record<string, unknown>): void {
+    if (this.role !== 'leader') return reply(this.notLeader(corr));
+    const res = this.raft.proposeConfChange(cc);
+    if (!res.ok) {
+      return reply(res.reason === 'NOT_LEADER' ? this.notLeader(corr) : this.err(corr, 'UNAVAILABLE', `${res.reason}: retry later`));
+    }
+    this.track(res.index, res.term, corr, reply, (r) =>
+      reply('error' in r ? this.err(corr, r.error, r.reason) : (onOk?.() ?? this.ok(corr, { members: this.members() }))),
+    );
+    this.schedule();
+  }
+
+  private track(index: number, term: number, corr: number, reply: Reply, onResult: PendingProposal['onResult']): void {
+    const timer = setTimeout(() => {
+      if (this.proposals.get(index)?.corr !== corr) return;
+      this.proposals.delete(index);
+      onResult({ error: 'TIMEOUT', reason: 'not committed in time; outcome unknown, retry with the same reqId' });
+    }, this.profile.opTimeoutMs);
+    this.proposals.set(index, { term, reply, corr, onResult, timer });
+  }
+
+  private handleJoin(req: Extract<ClientRequest, { op: 'JOIN_CLUSTER' }>, reply: Reply): void {
+    if (this.role !== 'leader') return reply(this.notLeader(req.corr));
+    this.advertised.set(req.nodeId, req.addr);
+    this.saveAdvertised();
+    const st = this.raft.status();
+    if (st.learners.includes(req.nodeId)) return reply(this.ok(req.corr, { members: this.members() }));
+    if (st.voters.includes(req.nodeId)) {
+      // A voter asking to join again lost its state: take it out first, then add it back as a learner.
+      return this.proposeConf(req.corr, { type: 'removeNode', node: req.nodeId }, reply, () =>
+        this.err(req.corr, 'UNAVAILABLE', 'removed the stale member; join again to be added as a learner'),
+      );
+    }
+    this.proposeConf(req.corr, { type: 'addLearner', node: req.nodeId }, reply);
+  }
+
+  private startRead(req: Extract<ClientRequest, { op: 'READ' }>, reply: Reply): void {
+    if (this.role !== 'leader') return reply(this.notLeader(req.corr));
+    const ctx = randomUUID();
+    const res = this.raft.readIndex(ctx);
+    if (!res.ok) return reply(this.notLeader(req.corr));
+    const timer = setTimeout(() => {
+      if (!this.reads.delete(ctx)) return;
+      reply(this.err(req.corr, 'TIMEOUT', 'leadership not confirmed in time'));
+    }, this.profile.opTimeoutMs);
+    this.reads.set(ctx, { req, reply, index: null, timer });
+    this.schedule();
+  }
+
+  private serveReadyReads(): void {
+    for (const [ctx, r] of this.reads) {
+      if (r.index === null || r.index > this.applied) continue;
+      this.reads.delete(ctx);
+      clearTimeout(r.timer);
+      const result = this.machine.read(r.req.queue, r.req.clientId);
+      if ('error' in result) r.reply(this.err(r.req.corr, result.error, result.reason));
+      else if (result.empty) r.reply(this.ok(r.req.corr, { empty: true }));
+      else r.reply(this.ok(r.req.corr, { seq: result.seq, data: result.data }));
+    }
+  }
+}
