@@ -230,3 +230,20 @@ describe('not a database', () => {
     expect(existsSync(`${file}-wal`)).toBe(false);
   });
 });
+
+describe('damaged rows', () => {
+  it('a value outside the known set is reported as CORRUPT, not passed on as a bogus status', () => {
+    const file = join(tmp.dir, 'damaged.db');
+    openStore(file).close();
+    const db = rawDb(file);
+    db.pragma('ignore_check_constraints = ON');
+    db.prepare(
+      "INSERT INTO messages (id, peer, sender, recipient, text, ts, status, seq) VALUES ('m', 'p', 's', 'p', 't', 1, 'teleported', 1)",
+    ).run();
+    db.close();
+    const store = openStore(file);
+    const error = expectStoreError(() => store.getMessage('m'), 'CORRUPT');
+    expect(error.message).toMatch(/messages\.status.*teleported/);
+    store.close();
+  });
+});
