@@ -116,6 +116,8 @@ export class MqttSignaling extends TypedEmitter<SignalingEvents> {
   private sent = 0;
   private received = 0;
   private droppedFromQueue = 0;
+  private unacked = 0;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(options: MqttSignalingOptions) {
     super();
@@ -184,9 +186,13 @@ export class MqttSignaling extends TypedEmitter<SignalingEvents> {
           // Best effort: contacts fall back on the heartbeat timeout.
         }
       }
-      await client.endAsync(!client.connected).catch(() => undefined);
+      // A clean end waits for in-flight acks; do not let an unresponsive broker hang shutdown.
+      await withTimeout(client.endAsync(!client.connected), 3000).catch(() => client.endAsync(true).catch(() => undefined));
       client.removeAllListeners();
     }
+    this.queue.length = 0;
+    this.unacked = 0;
+    this.notifyIfIdle();
     this.setState('offline');
   }
 
@@ -205,6 +211,12 @@ export class MqttSignaling extends TypedEmitter<SignalingEvents> {
       this.queue.shift();
       this.droppedFromQueue++;
     }
+  }
+
+  /** Resolves once everything sent so far has been handed to the broker and acknowledged (QoS 1). */
+  flush(): Promise<void> {
+    if (this.queue.length === 0 && this.unacked === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Follows the broadcast status (retained online / last-will offline) of these users. */
@@ -334,8 +346,18 @@ export class MqttSignaling extends TypedEmitter<SignalingEvents> {
     // Heartbeats are QoS 0: a missed one is covered by the next, and the broker should not pile
     // them up in an offline recipient's session only for them to be rejected as stale later.
     const qos = item.type === 'heartbeat' ? 0 : 1;
-    client.publish(inboxTopic(item.to, item.type), encodeEnvelope(env), { qos });
+    this.unacked++;
+    // mqtt.js keeps unacknowledged QoS 1 messages and resends them after a reconnect (same client).
+    client.publish(inboxTopic(item.to, item.type), encodeEnvelope(env), { qos }, () => {
+      this.unacked--;
+      this.notifyIfIdle();
+    });
     this.sent++;
+  }
+
+  private notifyIfIdle(): void {
+    if (this.queue.length > 0 || this.unacked > 0) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   private presencePayload(status: 'online' | 'offline', ts: number): string {
