@@ -1,0 +1,80 @@
+// Mailbox benchmark: Parley's 3-broker mailbox cluster against a 3-server NATS JetStream cluster
+// (replicas 3, file storage) on this machine, side by side. `npm run bench:mailbox [-- --quick]`.
+//   --quick               smoke run of a few seconds (numbers are not measurements)
+//   --jetstream-only      skip the Parley side
+//   --runs N --run-ms MS  closed-loop runs per cell and their length
+//   --failover N          kills of the leader per system (fast profile and JetStream)
+//   --spec-failover N     kills for the spec profile (15 s elections; 0 skips it)
+//   --out FILE            JSON output (default bench/results/mailbox.json)
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { NATS_SERVER_BINARY } from './mailbox/jetstream';
+import { cleanupAll } from './mailbox/procs';
+import { baselineLossCheck, evaluateBars, renderReport, resultsJson } from './mailbox/report';
+import { defaultOptions, runMailboxBench, type BenchOptions } from './mailbox/run';
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} expects a non-negative integer, got ${value}`);
+  return n;
+}
+
+function natsVersion(): string {
+  try {
+    return execFileSync(NATS_SERVER_BINARY, ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      'jetstream-only': { type: 'boolean', default: false },
+      runs: { type: 'string' },
+      'run-ms': { type: 'string' },
+      failover: { type: 'string' },
+      'spec-failover': { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  const base = defaultOptions(values.quick === true);
+  const options: BenchOptions = {
+    ...base,
+    withParley: values['jetstream-only'] !== true,
+    runs: Math.max(1, positiveInt('runs', values.runs, base.runs)),
+    runMs: Math.max(100, positiveInt('run-ms', values['run-ms'], base.runMs)),
+    failoverIterations: positiveInt('failover', values.failover, base.failoverIterations),
+    specFailoverIterations: positiveInt('spec-failover', values['spec-failover'], base.specFailoverIterations),
+    log: (line) => console.log(line),
+  };
+  const out = resolve(values.out ?? 'bench/results/mailbox.json');
+  const version = natsVersion();
+  console.log(`mailbox benchmark${options.quick ? ' (quick)' : ''}: Parley mailbox vs ${version}, 3 nodes each on 127.0.0.1`);
+
+  const results = await runMailboxBench(options);
+  const bars = evaluateBars(results, options.payloadSizes);
+  const baseline = baselineLossCheck(results);
+  console.log('');
+  console.log(renderReport(results, options, bars, baseline));
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(resultsJson(results, options, bars, baseline, version), null, 2)}\n`);
+  console.log(`\nwrote ${out}`);
+}
+
+main().then(
+  () => {
+    cleanupAll();
+    // The nats client and sockets may keep handles open; the results are written, so leave now.
+    process.exit(0);
+  },
+  (error: unknown) => {
+    cleanupAll();
+    console.error(error);
+    process.exit(1);
+  },
+);
