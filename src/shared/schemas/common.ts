@@ -30,7 +30,8 @@ export type TypedBody<S extends KeyedSchemas> = { [K in keyof S & string]: { typ
 /** Looks up the schema for `type` and validates `body`; UNKNOWN_TYPE or SCHEMA with a readable reason. Never throws. */
 export function parseKeyed<S extends KeyedSchemas>(schemas: S, family: string, type: unknown, body: unknown): Result<TypedBody<S>> {
   if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(schemas, type)) {
-    return reject('UNKNOWN_TYPE', `unknown ${family} type ${JSON.stringify(String(type)).slice(0, 70)}`);
+    const shown = typeof type === 'string' ? JSON.stringify(type).slice(0, 70) : `of JS type ${type === null ? 'null' : typeof type}`;
+    return reject('UNKNOWN_TYPE', `unknown ${family} type ${shown}`);
   }
   const schema = schemas[type]!;
   const parsed = schema.safeParse(body);

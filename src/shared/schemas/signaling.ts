@@ -3,7 +3,8 @@
  * types; the WebSocket signal server (seed 004) uses the upper-case ones.
  */
 import { z } from 'zod';
-import type { Result } from '../errors';
+import { describeIssues } from '../envelope';
+import { reject, type Result } from '../errors';
 import { parseKeyed, zBase64, zDeviceId, zDisplayName, zIdString, zUserIdString, type TypedBody } from './common';
 
 export const MAX_SDP_CHARS = 16 * 1024;
@@ -71,6 +72,6 @@ export const zSealedBody = z.strictObject({ sealed: zBase64(MAX_SEALED_CHARS).mi
 export type SealedBody = z.infer<typeof zSealedBody>;
 
 export function parseSealedBody(body: unknown): Result<SealedBody> {
-  const parsed = parseKeyed({ sealed: zSealedBody }, 'sealed', 'sealed', body);
-  return parsed.ok ? { ok: true, value: parsed.value.body } : parsed;
+  const parsed = zSealedBody.safeParse(body);
+  return parsed.success ? { ok: true, value: parsed.data } : reject('SCHEMA', `sealed body: ${describeIssues(parsed.error)}`);
 }

@@ -58,7 +58,7 @@ describe('signers', () => {
     const zeroSig = new Uint8Array(64);
     // Without the blocklist, tweetnacl and OpenSSL both accept this all-zero forgery.
     expect(nacl.sign.detached.verify(msg, zeroSig, new Uint8Array(32))).toBe(true);
-    const smallOrder = ['00', '01'].map((b) => { const k = new Uint8Array(32); k[0] = parseInt(b, 16); return k; });
+    const smallOrder: Uint8Array[] = ['00', '01'].map((b) => { const k = new Uint8Array(32); k[0] = parseInt(b, 16); return k; });
     smallOrder.push(fromHex('ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'));
     smallOrder.push(fromHex('c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a'));
     smallOrder.push(fromHex('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85')); // sign bit set
