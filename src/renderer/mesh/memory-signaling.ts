@@ -27,6 +27,7 @@ export class MemorySignalingBus {
   private readonly receivers = new Map<string, SignalReceiver>();
   private readonly taps = new Set<(message: BusMessage) => void>();
   private readonly opts: Required<MemoryBusOptions>;
+  private held: (() => void)[] | null = null;
   delivered = 0;
   dropped = 0;
 
@@ -53,6 +54,17 @@ export class MemorySignalingBus {
     return () => this.taps.delete(listener);
   }
 
+  /** Holds every message until resume(): lets a test make both sides send before either receives. */
+  pause(): void {
+    this.held ??= [];
+  }
+
+  resume(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const deliver of held) this.schedule(deliver);
+  }
+
   /** Delivers a raw message as if `from` had sent it (for hostile-input tests). */
   inject(message: BusMessage): void {
     this.post(message);
@@ -70,6 +82,11 @@ export class MemorySignalingBus {
       this.delivered++;
       void receiver.handleSignal(message.from, message.kind, wire).catch(() => undefined);
     };
+    if (this.held) this.held.push(deliver);
+    else this.schedule(deliver);
+  }
+
+  private schedule(deliver: () => void): void {
     const delay = this.opts.delayMs + (this.opts.jitterMs > 0 ? this.opts.random() * this.opts.jitterMs : 0);
     if (delay > 0) setTimeout(deliver, delay);
     else void Promise.resolve().then(deliver);

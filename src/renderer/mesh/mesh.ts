@@ -145,7 +145,7 @@ export class Mesh {
     this.counters = {
       signalsRejected: 0, rejectReasons: {}, framesSent: 0, framesReceived: 0, sendsRefusedOversize: 0,
       connectionsCreated: 0, connectionsClosed: 0, attemptTimeouts: 0, connectionsLost: 0, remoteRestarts: 0,
-      peersRefused: 0, listenerErrors: 0, glareRollbacks: 0, offersIgnored: 0, duplicateOffers: 0,
+      peersRefused: 0, listenerErrors: 0, glareRollbacks: 0, offersIgnored: 0, staleDescriptions: 0,
       candidatesIgnored: 0, candidatesBuffered: 0, framesDroppedOversize: 0, framesDroppedNotString: 0,
       negotiationErrors: 0,
     };

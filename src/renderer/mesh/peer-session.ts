@@ -16,7 +16,7 @@ import {
   type SignalKind,
   candidateUfrag,
   sdpIceUfrags,
-  sdpSessionId,
+  sdpOrigin,
 } from './signals';
 
 export const MESSAGE_CHANNEL_LABEL = 'msg';
@@ -26,7 +26,7 @@ const MAX_PENDING_CANDIDATES = 64;
 export type SessionCounter =
   | 'glareRollbacks'
   | 'offersIgnored'
-  | 'duplicateOffers'
+  | 'staleDescriptions'
   | 'candidatesIgnored'
   | 'candidatesBuffered'
   | 'framesDroppedOversize'
@@ -71,7 +71,8 @@ export class PeerSession {
   private incoming: Promise<void> = Promise.resolve();
   private pendingCandidates: RTCIceCandidateInit[] = [];
   private remoteSessionIdValue: string | null = null;
-  private lastRemoteOfferSdp: string | null = null;
+  /** o= line of the newest remote description applied: older ones arriving late are stale. */
+  private remoteOrigin: { sessionId: string; version: bigint } | null = null;
   /** Remote offers received but not yet applied: our own offer would only cause needless glare. */
   private remoteOffersQueued = 0;
   private remoteUfrags = new Set<string>();
@@ -204,6 +205,12 @@ export class PeerSession {
 
   private async applyDescription(description: { type: 'offer' | 'answer'; sdp: string }): Promise<void> {
     const pc = this.pc;
+    const origin = sdpOrigin(description.sdp);
+    if (origin && this.remoteOrigin?.sessionId === origin.sessionId && origin.version <= this.remoteOrigin.version) {
+      // A repeat, or a description the peer already superseded (e.g. its rolled-back offer, reordered).
+      this.hooks.count('staleDescriptions');
+      return;
+    }
     const offerCollision = description.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
     this.ignoreOffer = !this.polite && offerCollision;
     if (this.ignoreOffer) {
@@ -214,10 +221,6 @@ export class PeerSession {
     }
     if (description.type === 'answer' && pc.signalingState !== 'have-local-offer') {
       this.hooks.reject('unexpected-answer', `answer in signaling state ${pc.signalingState}`);
-      return;
-    }
-    if (description.type === 'offer' && !offerCollision && this.lastRemoteOfferSdp === description.sdp) {
-      this.hooks.count('duplicateOffers'); // the impolite side repeated an offer we already answered
       return;
     }
     try {
@@ -236,8 +239,8 @@ export class PeerSession {
       return;
     }
     if (this.closed) return;
-    if (description.type === 'offer') this.lastRemoteOfferSdp = description.sdp;
-    this.remoteSessionIdValue = sdpSessionId(description.sdp);
+    this.remoteOrigin = origin;
+    this.remoteSessionIdValue = origin?.sessionId ?? null;
     this.remoteUfrags = sdpIceUfrags(description.sdp);
     this.hooks.remoteDescriptionApplied();
     if (description.type === 'offer') {

@@ -64,8 +64,14 @@ function summarize(error: z.ZodError): string {
  * new remote connection is told apart from a renegotiation (e.g. an ICE restart) of the current one.
  */
 export function sdpSessionId(sdp: string): string | null {
-  const match = /^o=\S+ (\d+) /m.exec(sdp);
-  return match?.[1] ?? null;
+  return sdpOrigin(sdp)?.sessionId ?? null;
+}
+
+/** sess-id and sess-version of the o= line; the version grows with every description a connection makes. */
+export function sdpOrigin(sdp: string): { sessionId: string; version: bigint } | null {
+  const match = /^o=\S+ (\d{1,40}) (\d{1,40}) /m.exec(sdp);
+  if (!match?.[1] || !match[2]) return null;
+  return { sessionId: match[1], version: BigInt(match[2]) };
 }
 
 /** The a=ice-ufrag of a description, to tell a late candidate of a replaced connection from a current one. */

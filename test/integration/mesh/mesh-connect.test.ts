@@ -27,7 +27,8 @@ describe('mesh: connecting', () => {
     // Order on a reliable ordered channel.
     const fromA = b.frames.filter((f) => f.from === ALICE).map((f) => f.frame);
     expect(fromA).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}:${ALICE.slice(0, 4)}→${BOB.slice(0, 4)}`));
-    expect(a.states.map((s) => s.state)).toEqual(['SIGNALING', 'CONNECTING', 'CONNECTED']);
+    // CONNECTING may be skipped when the channel opens before the answer's promise settles (busy machine).
+    expect(a.states.map((s) => s.state).filter((s) => s !== 'CONNECTING')).toEqual(['SIGNALING', 'CONNECTED']);
     expect(b.states.at(-1)).toEqual({ userId: ALICE, state: 'CONNECTED', attempt: 0 });
     expect(a.mesh.peers()).toEqual([{ userId: BOB, state: 'CONNECTED', attempt: 0 }]);
     expect(livePeerConnections(a.pcs)).toBe(1);
