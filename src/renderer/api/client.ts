@@ -1,0 +1,74 @@
+/**
+ * Picks the ParleyApi implementation for where the UI runs: the preload's `window.parley` in
+ * Electron, or the token-guarded WebSocket in web mode.
+ */
+import type { ApiArgs, ApiCall, ApiEventName, ApiEvents, ApiResults, ParleyApi } from '../../shared/api';
+import { ApiError } from './errors';
+import { createWebSocketApi, type TransportState } from './ws-client';
+
+/** What the preload exposes (src/preload/index.ts). Its errors arrive as "CODE: message". */
+export interface PreloadBridge {
+  call(call: string, args: unknown): Promise<unknown>;
+  on(event: string, listener: (payload: unknown) => void): () => void;
+}
+
+declare global {
+  interface Window { parley?: PreloadBridge }
+}
+
+export interface UiClient {
+  api: ParleyApi;
+  mode: 'electron' | 'web';
+  onTransport(listener: (state: TransportState) => void): () => void;
+  transport(): TransportState;
+}
+
+const TOKEN_KEY = 'parley.token';
+
+export function chooseClient(): UiClient {
+  const bridge = window.parley;
+  if (bridge) {
+    return {
+      api: wrapPreloadBridge(bridge),
+      mode: 'electron',
+      onTransport: () => () => {},
+      transport: () => ({ state: 'open' }),
+    };
+  }
+  const token = takeToken();
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api?token=${encodeURIComponent(token)}`;
+  const ws = createWebSocketApi({ url });
+  return { api: ws, mode: 'web', onTransport: ws.onTransport, transport: ws.transport };
+}
+
+/**
+ * Reads the token from `#token=…`, then removes it from the address bar (so it does not end
+ * up in screenshots or shared links) and keeps it for reloads of this tab only.
+ */
+function takeToken(): string {
+  const fromHash = new URLSearchParams(location.hash.replace(/^#/, '')).get('token');
+  if (fromHash) {
+    sessionStorage.setItem(TOKEN_KEY, fromHash);
+    history.replaceState(null, '', location.pathname + location.search);
+    return fromHash;
+  }
+  return sessionStorage.getItem(TOKEN_KEY) ?? '';
+}
+
+export function wrapPreloadBridge(bridge: PreloadBridge): ParleyApi {
+  return {
+    async call<C extends ApiCall>(call: C, args: ApiArgs<C>): Promise<ApiResults[C]> {
+      try {
+        return (await bridge.call(call, args)) as ApiResults[C];
+      } catch (err) {
+        const text = err instanceof Error ? err.message : String(err);
+        // Electron prefixes "Error invoking remote method 'parley:call': Error: ".
+        const match = /([A-Z][A-Z_]+): (.*)$/s.exec(text);
+        throw match ? new ApiError(match[1] ?? 'ERROR', match[2] ?? text) : new ApiError('ERROR', text);
+      }
+    },
+    on<E extends ApiEventName>(event: E, listener: (payload: ApiEvents[E]) => void): () => void {
+      return bridge.on(event, listener as (payload: unknown) => void);
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { StrictMode, useEffect, useSyncExternalStore } from 'react';
+import { createRoot } from 'react-dom/client';
+import { chooseClient, type UiClient } from './api/client';
+import { App } from './components/App';
+import { StoreContext } from './state/context';
+import { createUiStore, type UiStore } from './state/store';
+import './styles.css';
+
+function Root({ client, store }: { client: UiClient; store: UiStore }) {
+  const transport = useSyncExternalStore(client.onTransport, client.transport);
+  useEffect(() => {
+    void store.getState().start();
+    return () => store.getState().stop();
+  }, [store]);
+  return (
+    <StoreContext.Provider value={store}>
+      <App transport={transport} />
+    </StoreContext.Provider>
+  );
+}
+
+const client = chooseClient();
+const store = createUiStore(client.api);
+document.documentElement.dataset.mode = client.mode;
+const container = document.getElementById('root');
+if (!container) throw new Error('index.html has no #root element');
+createRoot(container).render(
+  <StrictMode>
+    <Root client={client} store={store} />
+  </StrictMode>,
+);
