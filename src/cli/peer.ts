@@ -26,6 +26,8 @@ function write(obj: Out): void {
 }
 
 export async function runPeer(opts: PeerCliOptions): Promise<void> {
+  // If whoever drives us goes away, there is nobody left to tell: stop quietly.
+  process.stdout.on('error', () => process.exit(0));
   let host: HostApi;
   try {
     host = await startHost({

@@ -3,13 +3,14 @@
  * A request to someone who already asked us is an acceptance; a repeated request from an
  * accepted contact (e.g. after they reinstalled) is answered again without asking the user.
  */
+import type { SignalingBodies } from '../../shared/schemas/signaling';
 import type { Store } from '../store/types';
 
 export interface ContactsDeps {
   store: Store;
   selfName: () => string;
   deviceId: string;
-  sendSignal: (to: string, type: 'contactRequest' | 'contactResponse', body: Record<string, unknown>) => void;
+  sendSignal: <T extends 'contactRequest' | 'contactResponse'>(to: string, type: T, body: SignalingBodies[T]) => void;
   onRequest: (userId: string, name: string) => void;
   onAccepted: (userId: string) => void;
   onChanged: () => void;

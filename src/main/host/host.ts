@@ -10,6 +10,7 @@ import {
   type Contact, type PeerInfo, type Settings, type SignalingState,
 } from '../../shared/api';
 import { RejectCounter } from '../../shared/errors';
+import type { SignalingBodies } from '../../shared/schemas/signaling';
 import { nodeSigner } from '../crypto/node-signer';
 import { MqttSignaling } from '../signaling/mqtt-signaling';
 import { openStore } from '../store';
@@ -83,7 +84,7 @@ class Host implements HostApi {
 
     this.signaling = new MqttSignaling({ url: this.settings.brokerUrl, identity, deviceId, signer: nodeSigner });
     this.mesh = opts.meshFactory(
-      { send: (to, kind, payload) => this.signaling.send(to, kind, payload as Record<string, unknown>) },
+      { send: (to, kind, payload) => this.signaling.send(to, kind, toWireSignal(kind, payload)) },
       this.userId,
       this.settings.iceServers.map((urls) => ({ urls })),
     );
@@ -94,6 +95,8 @@ class Host implements HostApi {
       sendSignal: (to, type, body) => this.signaling.send(to, type, body),
       onRequest: (userId, name) => this.events.emit('contactRequest', { userId, name }),
       onAccepted: (userId) => {
+        this.events.emit('contactAccepted', { userId, name: store.getContact(userId)?.name ?? shortName(userId) });
+        this.signaling.watchPresence([userId]);
         this.presence.announceTo(userId);
         this.mesh.connect(userId);
       },
@@ -130,6 +133,7 @@ class Host implements HostApi {
     this.store.saveIdentityRow({ userId: this.userId, deviceId: this.deviceId, displayName: this.settings.displayName, createdAt: Date.now() });
     this.wireSignaling();
     this.wireMesh();
+    this.signaling.watchPresence(this.contacts.accepted());
     this.signaling.start();
     this.delivery.start();
     this.presence.start();
@@ -156,6 +160,7 @@ class Host implements HostApi {
     });
     this.signaling.on('rejected', ({ code, reason }) => this.rejects.count(code, reason, 'signaling'));
     this.signaling.on('message', (m) => {
+      if (process.env.PARLEY_DEBUG) process.stderr.write(`[signal in] ${m.type} from ${m.from.slice(0, 8)} ${JSON.stringify(m.body).slice(0, 120)}\n`);
       switch (m.type) {
         case 'contactRequest':
           this.contacts.onRequest(m.from, (m.body as { name: string }).name);
@@ -170,10 +175,10 @@ class Host implements HostApi {
         this.rejects.count('UNAUTHORIZED', `${m.type} from non-contact ${m.from.slice(0, 8)}`, 'signaling');
         return;
       }
-      this.presence.onActivity(m.from);
       switch (m.type) {
         case 'offer': case 'answer': case 'iceCandidate':
-          void this.mesh.handleSignal(m.from, m.type as SignalKind, m.body).catch((err: Error) => {
+          this.presence.onActivity(m.from);
+          void this.mesh.handleSignal(m.from, m.type, fromWireSignal(m.type, m.body)).catch((err: Error) => {
             this.rejects.count('SCHEMA', `signal ${m.type}: ${err.message}`, 'signaling');
           });
           return;
@@ -277,6 +282,23 @@ class Host implements HostApi {
     await this.embeddedBroker?.close();
     this.store.close();
   }
+}
+
+/**
+ * On the wire an offer/answer carries only the SDP text (its type is the topic); the mesh speaks
+ * RTCSessionDescriptionInit. Anything else passes through and is validated by the receiver.
+ */
+function toWireSignal<K extends SignalKind>(kind: K, payload: unknown): SignalingBodies[K] {
+  if (kind !== 'iceCandidate') {
+    const desc = (payload as { sdp?: { sdp?: unknown } }).sdp;
+    return { sdp: typeof desc?.sdp === 'string' ? desc.sdp : '' } as SignalingBodies[K];
+  }
+  return payload as SignalingBodies[K];
+}
+
+function fromWireSignal(kind: SignalKind, body: unknown): unknown {
+  if (kind === 'iceCandidate') return body;
+  return { sdp: { type: kind, sdp: (body as { sdp: string }).sdp } };
 }
 
 function toChatMessage(m: StoredMessage): ChatMessage {

@@ -5,6 +5,7 @@
  * will) or `offlineAfterMs` of silence. We heartbeat every `heartbeatMs` to every accepted contact.
  */
 import type { Presence } from '../../shared/api';
+import type { SignalingBodies } from '../../shared/schemas/signaling';
 import type { Store } from '../store/types';
 
 type PresenceSignal = 'presence' | 'chatPresence' | 'heartbeat';
@@ -12,7 +13,7 @@ type PresenceSignal = 'presence' | 'chatPresence' | 'heartbeat';
 export interface PresenceDeps {
   store: Store;
   contacts: () => string[];
-  send: (to: string, type: PresenceSignal, body: Record<string, unknown>) => void;
+  send: <T extends PresenceSignal>(to: string, type: T, body: SignalingBodies[T]) => void;
   onChange: (userId: string, presence: Presence) => void;
   heartbeatMs?: number;
   offlineAfterMs?: number;
