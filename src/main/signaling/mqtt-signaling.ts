@@ -1,5 +1,5 @@
 import { Socket } from 'node:net';
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { connect, Store, type IClientOptions, type MqttClient } from 'mqtt';
 import { backoffDelay, type BackoffOptions } from '../../shared/backoff';
 import { openFrom, sealTo } from '../../shared/box';
 import type { Signer } from '../../shared/crypto';
@@ -107,6 +107,10 @@ export class MqttSignaling extends TypedEmitter<SignalingEvents> {
   private readonly watched = new Set<string>();
   private readonly lastPresence = new Map<string, { id: string; ts: number }>();
   private client: MqttClient | null = null;
+  // Kept across reconnects: mqtt.js resends unacknowledged QoS 1 messages from the outgoing store,
+  // but its reconnect() starts with empty stores unless it is handed these.
+  private readonly incomingStore = new Store();
+  private readonly outgoingStore = new Store();
   private state: SignalingState = 'offline';
   private attempt = 0;
   private started = false;
@@ -272,6 +276,8 @@ export class MqttSignaling extends TypedEmitter<SignalingEvents> {
         connectTimeout: this.options.connectTimeoutMs ?? 10_000,
         reconnectPeriod: 0,
         resubscribe: false,
+        incomingStore: this.incomingStore,
+        outgoingStore: this.outgoingStore,
         will,
       };
       this.client = connect(this.options.url, options);
@@ -279,7 +285,7 @@ export class MqttSignaling extends TypedEmitter<SignalingEvents> {
     } else {
       this.client.options.password = password;
       this.client.options.will = will;
-      this.client.reconnect();
+      this.client.reconnect({ incomingStore: this.incomingStore, outgoingStore: this.outgoingStore });
     }
   }
 
