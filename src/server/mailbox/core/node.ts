@@ -109,7 +109,7 @@ export class RaftNode {
   step(m: RaftMessage): void {
     if (m.to !== this.id || m.from === this.id) return;
     if (m.term > this.term) {
-      if (m.type === 'ELECTION_REQUEST' && !m.transfer && this.inLease(m.preVote)) return;
+      if (m.type === 'ELECTION_REQUEST' && !m.transfer && this.inLease()) return;
       const futureTermOk = (m.type === 'ELECTION_REQUEST' && m.preVote) || (m.type === 'ELECTION_RESPONSE' && m.preVote && m.granted);
       if (!futureTermOk) {
         const fromLeader = m.type === 'REPLICATE' || m.type === 'HEARTBEAT' || m.type === 'DATA_SYNC_REQUEST';
@@ -311,9 +311,12 @@ export class RaftNode {
     return this.membership.voters.includes(this.id) && this.log.pendingSnapshot === undefined;
   }
 
-  /** Recently heard from a leader (or is one): refuse to help disrupt it. */
-  private inLease(preVoteRequest: boolean): boolean {
-    if (!this.checkQuorum && !(this.preVote && preVoteRequest)) return false;
+  /**
+   * Recently heard from a leader (or is one): ignore vote requests so that a removed or
+   * reconnecting server cannot disrupt a working cluster (Raft thesis 4.2.3). Elections started by
+   * PROMOTE_TO_LEADER bypass this.
+   */
+  private inLease(): boolean {
     if (this.state === 'leader') return true;
     return this.leader !== undefined && this.electionElapsed < this.electionMin;
   }
