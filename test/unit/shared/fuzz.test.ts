@@ -129,7 +129,7 @@ describe('body parsers under random input', () => {
   }
 
   it('sealed-body and registry parsers', () => {
-    const parsers = [parseSealedBody, parseAnnounce, parseCoordinatorHeartbeat, parsePeerResponse, parseActivePeersResponse, parseRegistryError];
+    const parsers: Array<(body: unknown) => Result<unknown>> = [parseSealedBody, parseAnnounce, parseCoordinatorHeartbeat, parsePeerResponse, parseActivePeersResponse, parseRegistryError];
     fc.assert(fc.property(fc.jsonValue(), (body) => { for (const parse of parsers) expectTyped(parse(body)); }), RUNS);
     const announce = {
       networkId: 'n', userId: alice.userId, deviceId: 'd', signalAddr: null, canRelay: true, coordinator: false, ts: NOW, sig: 'A'.repeat(86) + '==',
