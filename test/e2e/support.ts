@@ -1,0 +1,128 @@
+/**
+ * Shared plumbing for the end-to-end specs: Debian Chromium through playwright-core, the real
+ * `parley web` process, the built renderer, screenshots under test-results/screenshots/.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const BIN = join(ROOT, 'bin/parley.mjs');
+export const SCREENSHOT_DIR = join(ROOT, 'test-results/screenshots');
+export const CHROMIUM_PATH = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM_FLAGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+export function tempProfile(label: string): string {
+  return mkdtempSync(join(tmpdir(), `parley-e2e-${label}-`));
+}
+
+/** Builds out/renderer once if a previous `npm run build:renderer` did not. */
+export function ensureRendererBuilt(): void {
+  if (existsSync(join(ROOT, 'out/renderer/index.html'))) return;
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'vite.renderer.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+}
+
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(`Chromium not found at ${CHROMIUM_PATH}. Install it with "apt-get install -y chromium xvfb" (or set PARLEY_CHROMIUM).`);
+  }
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_FLAGS, headless: true });
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const file = join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+export interface WebInstance {
+  url: string;
+  userId: string;
+  profile: string;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `parley web --port 0` and waits for its `{"ready":true,"url":…}` line on stdout. */
+export async function startWeb(opts: { profile: string; broker?: string; name?: string }): Promise<WebInstance> {
+  const args = [BIN, 'web', '--port', '0', '--profile', opts.profile];
+  if (opts.broker) args.push('--broker', opts.broker);
+  if (opts.name) args.push('--name', opts.name);
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const ready = await new Promise<{ url: string; userId: string }>((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`parley web printed no URL within 60 s; stderr: ${stderr.slice(-2000)}`)), 60_000);
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`parley web exited with ${code}; stderr: ${stderr.slice(-2000)}`)); });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const url = /http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]{64}/.exec(line)?.[0];
+      if (!url) return;
+      let userId = '';
+      try { userId = String((JSON.parse(line) as { userId?: unknown }).userId ?? ''); } catch { /* plain-text URL line */ }
+      clearTimeout(timer);
+      resolvePromise({ url, userId });
+    });
+  });
+  return { ...ready, profile: opts.profile, stderr: () => stderr, stop: () => stopChild(child) };
+}
+
+/** What `parley peer --json` says `whoami` is for a profile (started, asked, quit). */
+export async function headlessWhoami(profile: string): Promise<{ userId: string; name: string }> {
+  const child = spawn(process.execPath, [BIN, 'peer', '--profile', profile, '--json'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  try {
+    return await new Promise((resolvePromise, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no whoami reply within 60 s; stderr: ${stderr.slice(-2000)}`)), 60_000);
+      child.once('exit', (code) => reject(new Error(`parley peer exited with ${code}; stderr: ${stderr.slice(-2000)}`)));
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        let msg: Record<string, unknown>;
+        try { msg = JSON.parse(line) as Record<string, unknown>; } catch { return; }
+        if (msg.event === 'ready') child.stdin!.write(`${JSON.stringify({ op: 'whoami', reqId: 'who' })}\n`);
+        if (msg.reqId === 'who') {
+          clearTimeout(timer);
+          if (msg.ok !== true) reject(new Error(`whoami failed: ${line}`));
+          else resolvePromise({ userId: String(msg.userId), name: String(msg.name) });
+        }
+      });
+    });
+  } finally {
+    // quit lets the peer flush its store; SIGTERM only if it does not go by itself.
+    child.stdin?.write(`${JSON.stringify({ op: 'quit' })}\n`);
+    const quitInTime = child.exitCode !== null || await Promise.race([
+      new Promise<boolean>((r) => child.once('exit', () => r(true))),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 10_000)),
+    ]);
+    if (!quitInTime) await stopChild(child);
+  }
+}
+
+/** SIGTERM (parley web and peer both shut down cleanly on it), SIGKILL if that hangs. */
+async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Path of the Electron binary, or null with the reason it is missing. */
+export function electronBinary(): { path: string } | { path: null; reason: string } {
+  try {
+    const path = createRequire(import.meta.url)('electron') as unknown;
+    if (typeof path === 'string' && existsSync(path)) return { path };
+    return { path: null, reason: `the electron package points at ${String(path)}, which does not exist` };
+  } catch (err) {
+    return { path: null, reason: `Electron binary not installed here (ELECTRON_SKIP_BINARY_DOWNLOAD): ${(err as Error).message.split('\n')[0]}` };
+  }
+}

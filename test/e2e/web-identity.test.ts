@@ -1,0 +1,69 @@
+/**
+ * Web mode end to end: real `parley web` process, real host, Debian Chromium. The page must show
+ * the same userId the headless peer reports for the same profile.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { ensureRendererBuilt, headlessWhoami, launchChromium, screenshot, startWeb, tempProfile, type WebInstance } from './support';
+
+let browser: Browser;
+const running: WebInstance[] = [];
+
+beforeAll(async () => {
+  ensureRendererBuilt();
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all(running.map((w) => w.stop()));
+});
+
+describe('web mode in Chromium', () => {
+  it('shows the userId that whoami reports for the same profile, and the connection status', async () => {
+    const profile = tempProfile('web-id');
+    const who = await headlessWhoami(profile);
+    expect(who.userId).toMatch(/^[0-9a-f]{64}$/);
+
+    const web = await startWeb({ profile });
+    running.push(web);
+    expect(web.userId).toBe(who.userId);
+
+    const page = await browser.newPage();
+    const consoleErrors: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    await page.goto(web.url);
+
+    await expect.poll(() => page.getByTestId('my-user-id').inputValue(), { timeout: 30_000 }).toBe(who.userId);
+    await expect.poll(() => page.getByTestId('my-name').textContent()).toBe(who.name);
+    expect(await page.getByTestId('signaling-state').getAttribute('data-state')).toMatch(/^(connecting|connected|reconnecting|offline)$/);
+    expect(await page.getByTestId('contacts-empty').isVisible()).toBe(true);
+    // The token moved out of the address bar into this tab's session storage.
+    expect(page.url()).not.toContain('token=');
+    await screenshot(page, 'web-identity');
+    expect(consoleErrors).toEqual([]);
+
+    // Keyboard: the add-contact dialog opens, explains a bad userId, and Escape closes it.
+    await page.getByTestId('add-contact-button').focus();
+    await page.keyboard.press('Enter');
+    await page.getByTestId('add-contact-input').fill('not-a-user-id');
+    await page.keyboard.press('Enter');
+    expect(await page.getByTestId('add-contact-error').textContent()).toContain('64 characters');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('add-contact-dialog').evaluate((d) => (d as HTMLDialogElement).open)).toBe(false);
+    await page.close();
+  });
+
+  it('tells the user what to do when the token in the URL is wrong', async () => {
+    const web = await startWeb({ profile: tempProfile('web-bad-token') });
+    running.push(web);
+    const page = await browser.newPage();
+    await page.goto(web.url.replace(/#token=.*/, '#token=0000'));
+    const banner = page.getByTestId('transport-error');
+    await banner.waitFor({ timeout: 30_000 });
+    expect(await banner.textContent()).toContain('parley web');
+    await screenshot(page, 'web-bad-token');
+    await page.close();
+  });
+});
