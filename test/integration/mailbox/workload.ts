@@ -26,6 +26,8 @@ export interface WorkloadOptions {
   writers: number;
   readers: string[];
   timeoutMs?: number;
+  /** pause between one writer's appends (keeps the final audit short) */
+  writerPauseMs?: number;
 }
 
 export class Workload {
@@ -38,6 +40,8 @@ export class Workload {
   /** queue -> highest seq acknowledged to a writer, and when */
   private readonly maxAcked = new Map<string, number>();
   private counter = 0;
+  /** makes payloads unique across workloads sharing a cluster */
+  private readonly tag = Math.random().toString(36).slice(2, 8);
 
   constructor(readonly opts: WorkloadOptions) {}
 
@@ -77,7 +81,7 @@ export class Workload {
     while (this.running) {
       const queue = this.opts.queues[this.counter % this.opts.queues.length]!;
       const n = this.counter++;
-      const rec: AppendRecord = { queue, reqId: `w${w}-${n}-${Math.random().toString(36).slice(2, 8)}`, data: `payload-${w}-${n}`, status: 'unknown' };
+      const rec: AppendRecord = { queue, reqId: `w${w}-${n}-${Math.random().toString(36).slice(2, 8)}`, data: `payload-${this.tag}-${w}-${n}`, status: 'unknown' };
       this.appends.push(rec);
       try {
         const r = await c.append(queue, rec.data, rec.reqId);
@@ -85,6 +89,7 @@ export class Workload {
         rec.seq = r.seq;
         rec.ackedAt = Date.now();
         this.maxAcked.set(queue, Math.max(this.maxAcked.get(queue) ?? 0, r.seq));
+        await sleep(this.opts.writerPauseMs ?? 15);
       } catch (err) {
         rec.status = err instanceof MailboxError && !err.outcomeUnknown ? 'failed' : 'unknown';
         await sleep(100);
@@ -165,4 +170,37 @@ export async function checkHistory(w: Workload, seeds: string[], clusterId: stri
   } finally {
     c.close();
   }
+}
+
+/**
+ * Runs `fault` while a workload runs against `cluster`, then checks progress after the fault,
+ * every safety property, and at most one leader per term across all nodes' event logs.
+ */
+export async function runUnderLoad(
+  cluster: { seeds: string[]; clusterId: string; leadersPerTerm(): Map<number, Set<string>> },
+  fault: () => Promise<void>,
+  opts: { settleMs?: number; writers?: number; expectProgress?: boolean } = {},
+): Promise<{ acked: number; total: number }> {
+  const tag = (): string => Math.random().toString(36).slice(2, 10);
+  const w = new Workload({ seeds: cluster.seeds, clusterId: cluster.clusterId, queues: [`q-${tag()}`, `inbox:${tag()}`], writers: opts.writers ?? 4, readers: ['phone', 'laptop'] });
+  await w.setup();
+  w.start();
+  try {
+    await sleep(1000);
+    await fault();
+    const before = w.ackedCount();
+    await sleep(opts.settleMs ?? 2000);
+    if ((opts.expectProgress ?? true) && w.ackedCount() <= before) {
+      w.violations.push(`no append acknowledged within ${opts.settleMs ?? 2000} ms after the fault (liveness)`);
+    }
+  } finally {
+    await w.stop();
+  }
+  const result = await checkHistory(w, cluster.seeds, cluster.clusterId);
+  w.close();
+  for (const [term, leaders] of cluster.leadersPerTerm()) {
+    if (leaders.size > 1) result.violations.push(`term ${term} had ${leaders.size} leaders: ${[...leaders].join(', ')}`);
+  }
+  if (result.violations.length > 0) throw new Error(`safety violations:\n${result.violations.slice(0, 30).join('\n')}`);
+  return { acked: result.acked, total: result.total };
 }
