@@ -138,6 +138,7 @@ export async function runFailover(cluster: BenchCluster, client: AppendClient, o
       await sleep(options.steadyMs);
 
       const killedAt = performance.now();
+      if (process.env.BENCH_DEBUG === '1') options.log(`  killing node ${leader} at ${new Date().toISOString()}`);
       await cluster.kill9(leader);
       const recoveredAt = await withTimeout(appender.firstSuccessStartedAfter(killedAt), options.windowTimeoutMs);
       if (recoveredAt === undefined) {

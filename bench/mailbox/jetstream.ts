@@ -201,7 +201,7 @@ export class JetStreamCluster implements BenchCluster {
     this.manager = undefined;
     await Promise.all(this.nodes.map((node) => node.process.stop()));
     await Promise.all(this.nodes.map((node) => node.process.closeLog()));
-    if (this.root && process.env.BENCH_KEEP_DIRS !== '1') removeTempDir(this.root);
+    if (this.root) removeTempDir(this.root);
     await sleep(0);
   }
 }

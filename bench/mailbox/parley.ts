@@ -195,6 +195,6 @@ export class ParleyCluster implements BenchCluster {
     this.admin = undefined;
     await Promise.all(this.nodes.map((node) => node.process.stop()));
     await Promise.all(this.nodes.map((node) => node.process.closeLog()));
-    if (this.root && process.env.BENCH_KEEP_DIRS !== '1') removeTempDir(this.root);
+    if (this.root) removeTempDir(this.root);
   }
 }

@@ -22,6 +22,7 @@ function killAllNow(): void {
 }
 
 function removeTempDirsNow(): void {
+  if (process.env.BENCH_KEEP_DIRS === '1') return; // keep server logs for a post-mortem
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   tempDirs.clear();
 }
@@ -52,6 +53,7 @@ export function makeTempDir(prefix: string): string {
 }
 
 export function removeTempDir(dir: string): void {
+  if (process.env.BENCH_KEEP_DIRS === '1') return;
   rmSync(dir, { recursive: true, force: true });
   tempDirs.delete(dir);
 }
