@@ -70,6 +70,8 @@ describe.each(['mosquitto', 'embedded'] as const)('chat between headless peers o
     const profileB = tempProfile('offline-b');
     const bFirst = await HeadlessPeer.start({ profile: profileB, name: 'b', broker: broker.url });
     const bId = bFirst.userId;
+    // B has been online once, so the broker holds its persistent session.
+    await bFirst.waitFor((l) => l.event === 'signaling' && l.state === 'connected');
     await bFirst.quit();
     const a = await start('a');
     await a.ok({ op: 'contact.add', userId: bId, name: 'b' });
