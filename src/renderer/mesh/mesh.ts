@@ -221,6 +221,7 @@ export class Mesh {
         await link.session.handleDescription(description);
         return;
       }
+      const strangerOffer = !link;
       if (!link) {
         link = this.createLink(from) ?? undefined;
         if (!link) return;
@@ -234,7 +235,10 @@ export class Mesh {
         this.retire(link, current);
         this.startAttempt(link, link.state === 'RECONNECTING' ? link.attempt : link.open ? 1 : 0);
       }
-      await link.session?.handleDescription(description);
+      const session = link.session;
+      await session?.handleDescription(description);
+      // A first offer we could not apply leaves nothing behind (no link, no reconnection attempts).
+      if (strangerOffer && session && link.session === session && !session.pc.remoteDescription) this.disconnect(from);
     } catch (error) {
       // PeerSession reports its own failures through hooks; anything else is a bug, not a crash.
       this.reject('internal', error instanceof Error ? error.message : String(error));
