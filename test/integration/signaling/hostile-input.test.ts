@@ -71,7 +71,7 @@ describe.each(BROKER_KINDS)('hostile signaling input over %s', (kind) => {
     // A genuine envelope from A to B, captured on the wire, to replay later.
     a.sig.send(bUser, 'offer', { sdp: 'genuine offer' });
     await eventually(() => b.messages.filter((m) => m.type === 'offer').length, (n) => n === 1, 20_000, 'the genuine offer');
-    const genuine = await eventually(() => captured.find((c) => c.topic === inbox('offer')), (c) => c !== undefined, 10_000, 'capture');
+    const genuine = (await eventually(() => captured.find((c) => c.topic === inbox('offer')), (c) => c !== undefined, 10_000, 'capture'))!;
     const messagesBefore = b.messages.length;
     const expected: RejectCode[] = [];
     const brokerRefusals: string[] = [];
