@@ -78,8 +78,9 @@ export function registerMailboxCommands(program: Command): void {
     .requiredOption('--seeds <list>', 'HOST:PORT,... of any cluster members', list)
     .option('--cluster-id <id>', 'expected cluster id (learned from the cluster if omitted)')
     .option('--timeout-ms <ms>', 'budget per operation across retries', positiveInt, 30_000)
+    .option('--client-id <id>', 'writer identity scoping reqId de-duplication (default: random)')
     .option('--json', 'JSON lines on stdin/stdout (the only mode)', true)
-    .action(async (o: { seeds: string[]; clusterId?: string; timeoutMs: number }) => {
+    .action(async (o: { seeds: string[]; clusterId?: string; timeoutMs: number; clientId?: string }) => {
       const { runMailboxClient } = await import('../server/mailbox/run-client');
       await runMailboxClient(o);
     });

@@ -12,6 +12,8 @@ export interface MailboxClientOptions {
   timeoutMs?: number;
   /** Budget for one attempt against one node (default 3 s). */
   attemptTimeoutMs?: number;
+  /** Writer identity scoping reqId de-duplication (default: random per client instance). */
+  clientId?: string;
 }
 
 export interface ClusterInfo {
@@ -52,8 +54,10 @@ export class MailboxClient {
   private known: string[];
   private rotation = 0;
   private closed = false;
+  readonly clientId: string;
 
   constructor(opts: MailboxClientOptions) {
+    this.clientId = opts.clientId ?? `c-${randomUUID()}`;
     if (opts.seeds.length === 0) throw new Error('MailboxClient needs at least one seed');
     this.seeds = [...opts.seeds];
     this.known = [...opts.seeds];
@@ -74,18 +78,18 @@ export class MailboxClient {
     return { clusterId: info.clusterId, nodeId: info.nodeId, term: info.term, leader: info.leader, members: info.members };
   }
 
-  async create(queue: string): Promise<{ created: boolean }> {
-    try {
-      await this.call({ op: 'CREATE_QUEUE', queue, reqId: randomUUID() });
-      return { created: true };
-    } catch (err) {
-      if (err instanceof MailboxError && err.code === 'QUEUE_EXISTS') return { created: false };
-      throw err;
-    }
+  /** Creates the queue if it does not exist yet (idempotent). */
+  async create(queue: string): Promise<void> {
+    await this.call({ op: 'CREATE_QUEUE', queue, reqId: randomUUID() });
   }
 
-  async append(queue: string, data: string, reqId: string = randomUUID()): Promise<{ seq: number; reqId: string }> {
-    const reply = await this.call({ op: 'APPEND', queue, data, reqId });
+  /**
+   * Appends once, whatever the retries: resolves with the queue sequence number after a majority
+   * commit. To settle an append whose outcome was unknown, call again with the same reqId (and
+   * the same clientId, which scopes de-duplication).
+   */
+  async append(queue: string, data: string, reqId: string = randomUUID(), opts: { clientId?: string } = {}): Promise<{ seq: number; reqId: string }> {
+    const reply = await this.call({ op: 'APPEND', queue, data, reqId, clientId: opts.clientId ?? this.clientId });
     return { seq: Number(reply.seq), reqId };
   }
 

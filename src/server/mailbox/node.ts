@@ -285,6 +285,7 @@ export class MailboxNode {
       this.snapshotIndex = rd.snapshot.index;
       this.syncTransportPeers();
     }
+    if (rd.entries.some((e) => e.type === 'config')) this.syncTransportPeers();
     for (const m of rd.messages) this.sendRaft(m);
     for (const e of rd.committed) this.applyEntry(e);
     for (const rs of rd.readStates) {
@@ -329,13 +330,11 @@ export class MailboxNode {
   private applyEntry(e: Entry): void {
     if (e.index <= this.applied) return;
     this.applied = e.index;
-    let result: MachineResult | null = null;
-    if (e.type === 'command') {
-      result = this.machine.apply(e.data);
-    } else if (e.type === 'config') {
+    let result: MachineResult | null = this.machine.apply(e);
+    if (e.type === 'config') {
       const cfg = decodeConfigEntry(e.data);
       if (cfg) {
-        this.syncTransportPeers(cfg.voters, cfg.learners);
+        this.syncTransportPeers();
         this.events.record({ event: 'member', term: this.term, role: this.role, leader: this.leader, detail: `${cfg.change.type} ${cfg.change.node}` });
         if (this.role === 'leader') this.broadcastClusterUpdate();
       }
@@ -369,9 +368,9 @@ export class MailboxNode {
 
   // ---------- membership / addresses ----------
 
-  private syncTransportPeers(voters?: string[], learners?: string[]): void {
+  private syncTransportPeers(): void {
     const st = this.raft.status();
-    const members = new Set([...(voters ?? st.voters), ...(learners ?? st.learners)]);
+    const members = new Set([...st.voters, ...st.learners]);
     for (const id of members) {
       if (id === this.id) continue;
       this.transport.setPeer(id, this.pinnedDial.get(id) ?? this.advertised.get(id) ?? null);
@@ -596,15 +595,15 @@ export class MailboxNode {
       case 'STATS':
         return reply(this.ok(req.corr, { nodeId: this.id, rejects: this.rejects.snapshot(), role: this.role, term: this.term }));
       case 'CREATE_QUEUE':
-        return this.proposeCommand(req.corr, { kind: 'CREATE_QUEUE', queue: req.queue }, reply, (r) =>
+        return this.proposeCommand(req.corr, { op: 'CREATE_QUEUE', queue: req.queue }, reply, (r) =>
           'error' in r ? this.err(req.corr, r.error, r.reason) : this.ok(req.corr),
         );
       case 'APPEND':
-        return this.proposeCommand(req.corr, { kind: 'APPEND', queue: req.queue, data: req.data, reqId: req.reqId }, reply, (r) =>
+        return this.proposeCommand(req.corr, { op: 'APPEND', queue: req.queue, data: req.data, reqId: req.reqId, clientId: req.clientId ?? 'anonymous' }, reply, (r) =>
           'error' in r ? this.err(req.corr, r.error, r.reason) : this.ok(req.corr, { seq: r.seq ?? 0 }),
         );
       case 'ACK':
-        return this.proposeCommand(req.corr, { kind: 'ACK', queue: req.queue, clientId: req.clientId, seq: req.seq }, reply, (r) =>
+        return this.proposeCommand(req.corr, { op: 'ACK', queue: req.queue, reader: req.clientId, seq: req.seq }, reply, (r) =>
           'error' in r ? this.err(req.corr, r.error, r.reason) : this.ok(req.corr),
         );
       case 'READ':
@@ -622,8 +621,10 @@ export class MailboxNode {
     reply: Reply,
     render: (r: MachineResult | { error: MailboxErrorCode; reason: string }) => Record<string, unknown>,
   ): void {
+    const encoded = this.machine.encode(cmd);
+    if (!encoded.ok) return this.rejectClient(corr, 'SCHEMA', encoded.reason, reply);
     if (this.role !== 'leader') return reply(this.notLeader(corr));
-    const res = this.raft.propose(this.machine.encode(cmd));
+    const res = this.raft.propose(encoded.data);
     if (!res.ok) return reply(res.reason === 'NOT_LEADER' ? this.notLeader(corr) : this.err(corr, 'UNAVAILABLE', res.reason));
     this.track(res.index, res.term, corr, reply, (r) => reply(render(r)));
     this.schedule();

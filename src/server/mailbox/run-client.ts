@@ -8,7 +8,7 @@ import { MailboxClient, MailboxError } from './client';
 const line = z.discriminatedUnion('op', [
   z.object({ op: z.literal('cluster'), reqId: z.string().optional() }),
   z.object({ op: z.literal('create'), queue: z.string().min(1), reqId: z.string().optional() }),
-  z.object({ op: z.literal('append'), queue: z.string().min(1), data: z.string(), reqId: z.string().min(1).max(128).optional() }),
+  z.object({ op: z.literal('append'), queue: z.string().min(1), data: z.string(), reqId: z.string().min(1).max(128).optional(), clientId: z.string().min(1).max(128).optional() }),
   z.object({ op: z.literal('read'), queue: z.string().min(1), clientId: z.string().min(1), reqId: z.string().optional() }),
   z.object({ op: z.literal('ack'), queue: z.string().min(1), clientId: z.string().min(1), seq: z.number().int().nonnegative(), reqId: z.string().optional() }),
   z.object({ op: z.literal('stats'), addr: z.string(), reqId: z.string().optional() }),
@@ -25,9 +25,10 @@ async function execute(client: MailboxClient, req: Line): Promise<Record<string,
     case 'cluster':
       return { ok: true, ...(await client.cluster()) };
     case 'create':
-      return { ok: true, ...(await client.create(req.queue)) };
+      await client.create(req.queue);
+      return { ok: true };
     case 'append': {
-      const r = await client.append(req.queue, req.data, req.reqId);
+      const r = await client.append(req.queue, req.data, req.reqId, { clientId: req.clientId });
       return { ok: true, seq: r.seq, reqId: r.reqId };
     }
     case 'read':
@@ -42,8 +43,8 @@ async function execute(client: MailboxClient, req: Line): Promise<Record<string,
   }
 }
 
-export async function runMailboxClient(opts: { seeds: string[]; clusterId?: string; timeoutMs: number }): Promise<void> {
-  const client = new MailboxClient({ seeds: opts.seeds, clusterId: opts.clusterId, timeoutMs: opts.timeoutMs });
+export async function runMailboxClient(opts: { seeds: string[]; clusterId?: string; timeoutMs: number; clientId?: string }): Promise<void> {
+  const client = new MailboxClient({ seeds: opts.seeds, clusterId: opts.clusterId, timeoutMs: opts.timeoutMs, clientId: opts.clientId });
   write({ event: 'ready', seeds: opts.seeds });
   const inflight = new Set<Promise<void>>();
   const rl = createInterface({ input: process.stdin });

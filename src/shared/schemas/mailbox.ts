@@ -3,8 +3,10 @@
 // `clusterId`; everything arriving from a socket is validated here before it is used.
 import { z } from 'zod';
 
-export const MAX_QUEUE_NAME_CHARS = 200;
-export const MAX_CLIENT_ID_CHARS = 200;
+export const MAX_QUEUE_NAME_CHARS = 128;
+/** Same rule as the replicated queue state: letters, digits and . _ : @ - */
+export const QUEUE_NAME_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
+export const MAX_CLIENT_ID_CHARS = 128;
 export const MAX_REQ_ID_CHARS = 128;
 export const MAX_NODE_ID_CHARS = 64;
 export const MAX_CLUSTER_ID_CHARS = 128;
@@ -25,6 +27,7 @@ export const MAILBOX_ERROR_CODES = [
   'NOT_LEADER',
   'NO_QUEUE',
   'QUEUE_EXISTS',
+  'ACK_GAP',
   'TIMEOUT',
   'UNAVAILABLE',
   'SHUTTING_DOWN',
@@ -34,7 +37,7 @@ export type MailboxErrorCode = (typeof MAILBOX_ERROR_CODES)[number];
 
 const nodeId = z.string().min(1).max(MAX_NODE_ID_CHARS).regex(/^[A-Za-z0-9._:-]+$/);
 const clusterId = z.string().min(1).max(MAX_CLUSTER_ID_CHARS);
-const queueName = z.string().min(1).max(MAX_QUEUE_NAME_CHARS);
+const queueName = z.string().regex(QUEUE_NAME_RE, 'queue name: 1-128 of [A-Za-z0-9._:@-]');
 const clientId = z.string().min(1).max(MAX_CLIENT_ID_CHARS);
 const reqId = z.string().min(1).max(MAX_REQ_ID_CHARS);
 const hostPort = z.string().min(3).max(300).regex(/^[^\s:]+:\d{1,5}$/);
@@ -49,7 +52,15 @@ const clientBase = { corr, clusterId: clusterId.optional() };
 export const ClusterQuerySchema = z.object({ op: z.literal('CLUSTER_QUERY'), ...clientBase }).strict();
 export const CreateQueueSchema = z.object({ op: z.literal('CREATE_QUEUE'), ...clientBase, queue: queueName, reqId: reqId.optional() }).strict();
 export const AppendSchema = z
-  .object({ op: z.literal('APPEND'), ...clientBase, queue: queueName, data: z.string().max(MAX_DATA_CHARS), reqId })
+  .object({
+    op: z.literal('APPEND'),
+    ...clientBase,
+    queue: queueName,
+    data: z.string().max(MAX_DATA_CHARS),
+    reqId,
+    /** scope of reqId de-duplication: one writer; retries must reuse both */
+    clientId: clientId.optional(),
+  })
   .strict();
 export const ReadSchema = z.object({ op: z.literal('READ'), ...clientBase, queue: queueName, clientId }).strict();
 export const AckSchema = z.object({ op: z.literal('ACK'), ...clientBase, queue: queueName, clientId, seq, reqId: reqId.optional() }).strict();

@@ -6,6 +6,7 @@ import { sleep } from './cluster';
 export interface AppendRecord {
   queue: string;
   reqId: string;
+  clientId: string;
   data: string;
   status: 'ok' | 'failed' | 'unknown';
   seq?: number;
@@ -81,7 +82,7 @@ export class Workload {
     while (this.running) {
       const queue = this.opts.queues[this.counter % this.opts.queues.length]!;
       const n = this.counter++;
-      const rec: AppendRecord = { queue, reqId: `w${w}-${n}-${Math.random().toString(36).slice(2, 8)}`, data: `payload-${this.tag}-${w}-${n}`, status: 'unknown' };
+      const rec: AppendRecord = { queue, clientId: c.clientId, reqId: `w${w}-${n}-${Math.random().toString(36).slice(2, 8)}`, data: `payload-${this.tag}-${w}-${n}`, status: 'unknown' };
       this.appends.push(rec);
       try {
         const r = await c.append(queue, rec.data, rec.reqId);
@@ -134,7 +135,7 @@ export async function checkHistory(w: Workload, seeds: string[], clusterId: stri
   try {
     for (const a of w.appends) {
       if (a.status !== 'unknown') continue;
-      const r = await c.append(a.queue, a.data, a.reqId);
+      const r = await c.append(a.queue, a.data, a.reqId, { clientId: a.clientId });
       a.status = 'ok';
       a.seq = r.seq;
     }
