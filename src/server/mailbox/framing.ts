@@ -21,21 +21,29 @@ export class FrameDecoder {
   private buffered = 0;
   private skipRemaining = 0;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(private maxFrameBytes: number) {}
 
-  /** Feeds bytes and returns every complete frame (or rejection) they finish. */
-  push(data: Buffer): FrameEvent[] {
-    const events: FrameEvent[] = [];
+  /** Applies to every frame not yet yielded (e.g. once a connection turns out to be a client). */
+  setMaxFrameBytes(n: number): void {
+    this.maxFrameBytes = n;
+  }
+
+  /**
+   * Feeds bytes and yields every complete frame (or rejection) they finish. Lazy: the consumer
+   * may change the frame cap between frames; bytes left unconsumed are parsed on the next push.
+   */
+  *push(data: Buffer): Generator<FrameEvent, void, undefined> {
     let input = data;
     if (this.skipRemaining > 0) {
       const skip = Math.min(this.skipRemaining, input.length);
       this.skipRemaining -= skip;
       input = input.subarray(skip);
-      if (input.length === 0) return events;
+      if (input.length === 0) return;
     }
     this.chunks.push(input);
     this.buffered += input.length;
     for (;;) {
+      if (this.skipRemaining > 0) break;
       if (this.buffered < FRAME_HEADER_BYTES) break;
       const head = this.peek(FRAME_HEADER_BYTES);
       const length = head.readUInt32BE(0);
@@ -44,19 +52,20 @@ export class FrameDecoder {
         const available = Math.min(this.buffered, length);
         this.consume(available);
         this.skipRemaining = length - available;
-        events.push({ kind: 'oversize', bytes: length });
+        yield { kind: 'oversize', bytes: length };
         continue;
       }
       if (this.buffered < FRAME_HEADER_BYTES + length) break;
       this.consume(FRAME_HEADER_BYTES);
       const body = this.consume(length);
+      let event: FrameEvent;
       try {
-        events.push({ kind: 'frame', value: JSON.parse(body.toString('utf8')) as unknown });
+        event = { kind: 'frame', value: JSON.parse(body.toString('utf8')) as unknown };
       } catch (err) {
-        events.push({ kind: 'bad_json', reason: err instanceof Error ? err.message : String(err) });
+        event = { kind: 'bad_json', reason: err instanceof Error ? err.message : String(err) };
       }
+      yield event;
     }
-    return events;
   }
 
   private peek(n: number): Buffer {

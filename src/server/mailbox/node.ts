@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { RaftNode } from './core/node';
 import type { ConfChange, Entry, HardState, RaftMessage, Ready, RestoredState, Role, Snapshot } from './core/types';
 import { decodeConfigEntry } from './core/config';
-import { FrameDecoder, encodeFrame } from './framing';
+import { FrameDecoder, encodeFrame, type FrameEvent } from './framing';
 import { PeerTransport } from './peer-transport';
 import { MailboxStorage, StorageCorruptError, type PersistBatch, type SyncMode } from './storage';
 import { EventLog } from './event-log';
@@ -468,7 +468,12 @@ export class MailboxNode {
       this.rejectPeer('SCHEMA', `frame from ${frame.from} to ${frame.to} on the link ${linkPeer}->${this.id}`, linkPeer, reply);
       return;
     }
+    const st = this.raft.status();
+    const members = new Set([...st.voters, ...st.learners]);
+    // An empty configuration is a joiner waiting for its first REPLICATE / DATA_SYNC.
+    const isMember = members.size === 0 || members.has(frame.from);
     if (frame.type === 'CLUSTER_UPDATE') {
+      if (!isMember) return this.rejectPeer('NOT_MEMBER', `${frame.from} is not a member`, linkPeer, reply);
       let changed = false;
       for (const m of frame.members) {
         if (m.addr && m.id !== this.id && this.advertised.get(m.id) !== m.addr) {
@@ -480,10 +485,13 @@ export class MailboxNode {
       return;
     }
     const { clusterId: _cluster, ...msg } = frame;
-    const current = this.raft.status().term;
-    if (REQUEST_TYPES.has(msg.type) && msg.term < current && !(msg.type === 'ELECTION_REQUEST' && msg.preVote)) {
-      this.rejectPeer('STALE_TERM', `${msg.type} for term ${msg.term} < current term ${current}`, linkPeer, reply, current);
-      // The core still sees it, so it can answer with its higher term and depose the sender.
+    if (REQUEST_TYPES.has(msg.type) && msg.term < st.term && !(msg.type === 'ELECTION_REQUEST' && msg.preVote)) {
+      this.rejectPeer('STALE_TERM', `${msg.type} for term ${msg.term} < current term ${st.term}`, linkPeer, reply, st.term);
+      if (!isMember) return;
+      // The core still sees it, so it answers with its higher term and the stale sender steps down.
+    } else if (!isMember) {
+      // e.g. a removed node that missed its removal: it must not disrupt elections
+      return this.rejectPeer('NOT_MEMBER', `${frame.from} is not a member`, linkPeer, reply);
     }
     if (this.recovering && msg.type === 'ELECTION_REQUEST') return; // our old vote was lost with the file
     this.raft.step(msg as RaftMessage);
@@ -514,36 +522,23 @@ export class MailboxNode {
   private onConnection(socket: net.Socket): void {
     socket.setNoDelay(true);
     this.clients.add(socket);
-    let decoder = new FrameDecoder(MAX_PEER_FRAME_BYTES);
+    // The first frame decides: PEER_HELLO makes this a broker link, anything else a client.
+    const decoder = new FrameDecoder(MAX_PEER_FRAME_BYTES);
     let decided = false;
     const reply: Reply = (frame) => {
       if (!socket.destroyed) socket.write(encodeFrame(frame));
     };
     const onData = (chunk: Buffer): void => {
       const events = decoder.push(chunk);
-      for (let i = 0; i < events.length; i++) {
-        const ev = events[i]!;
+      for (let step = events.next(); !step.done; step = events.next()) {
+        const ev = step.value;
         if (!decided) {
           decided = true;
           if (ev.kind === 'frame' && typeof ev.value === 'object' && ev.value !== null && (ev.value as { type?: unknown }).type === 'PEER_HELLO') {
-            const hello = parsePeerHello(ev.value);
-            if (!hello.ok || hello.value.clusterId !== this.clusterId || hello.value.to !== this.id) {
-              const code: MailboxErrorCode = !hello.ok ? hello.code : hello.value.clusterId !== this.clusterId ? 'WRONG_CLUSTER' : 'SCHEMA';
-              this.rejects.count(code);
-              reply({ type: 'REJECT', clusterId: this.clusterId, code, reason: hello.ok ? 'hello for another cluster or node' : hello.reason });
-              socket.end();
-              return;
-            }
-            if (hello.value.addr) this.advertised.set(hello.value.from, hello.value.addr);
-            socket.off('data', onData);
-            this.clients.delete(socket);
-            this.transport.adoptInbound(hello.value.from, socket, decoder, events.slice(i + 1));
+            this.onPeerHello(ev.value, socket, decoder, events, onData, reply);
             return;
           }
-          // A client connection: from here on the smaller client frame cap applies.
-          const rest = decoder;
-          decoder = new FrameDecoder(MAX_CLIENT_FRAME_BYTES);
-          void rest;
+          decoder.setMaxFrameBytes(MAX_CLIENT_FRAME_BYTES);
         }
         this.onClientEvent(ev, reply);
       }
@@ -553,7 +548,22 @@ export class MailboxNode {
     socket.on('close', () => this.clients.delete(socket));
   }
 
-  private onClientEvent(ev: ReturnType<FrameDecoder['push']>[number], reply: Reply): void {
+  private onPeerHello(raw: unknown, socket: net.Socket, decoder: FrameDecoder, rest: Iterator<FrameEvent>, onData: (c: Buffer) => void, reply: Reply): void {
+    const hello = parsePeerHello(raw);
+    if (!hello.ok || hello.value.clusterId !== this.clusterId || hello.value.to !== this.id || hello.value.from === this.id) {
+      const code: MailboxErrorCode = !hello.ok ? hello.code : hello.value.clusterId !== this.clusterId ? 'WRONG_CLUSTER' : 'SCHEMA';
+      this.rejects.count(code);
+      reply({ type: 'REJECT', clusterId: this.clusterId, code, reason: hello.ok ? `hello for cluster ${hello.value.clusterId} node ${hello.value.to}` : hello.reason });
+      socket.end();
+      return;
+    }
+    if (hello.value.addr) this.advertised.set(hello.value.from, hello.value.addr);
+    socket.off('data', onData);
+    this.clients.delete(socket);
+    this.transport.adoptInbound(hello.value.from, socket, decoder, rest);
+  }
+
+  private onClientEvent(ev: FrameEvent, reply: Reply): void {
     if (ev.kind === 'oversize') return this.rejectClient(null, 'OVERSIZE', `frame of ${ev.bytes} bytes exceeds ${MAX_CLIENT_FRAME_BYTES}`, reply);
     if (ev.kind === 'bad_json') return this.rejectClient(null, 'BAD_JSON', ev.reason, reply);
     const corrRaw = (ev.value as { corr?: unknown } | null)?.corr;

@@ -2,7 +2,7 @@
 // dials (and re-dials with backoff); the other side adopts the inbound connection after its
 // PEER_HELLO. Messages to a peer without a live link are dropped: Raft retransmits.
 import net from 'node:net';
-import { FrameDecoder, encodeFrame } from './framing';
+import { FrameDecoder, encodeFrame, type FrameEvent } from './framing';
 import { parseHostPort } from './connection';
 import { MAX_PEER_FRAME_BYTES, parsePeerFrame, type MailboxErrorCode, type PeerFrame } from '../../shared/schemas/mailbox';
 
@@ -63,7 +63,7 @@ export class PeerTransport {
   }
 
   /** Adopts an inbound connection whose first frame was a valid PEER_HELLO from `peer`. */
-  adoptInbound(peer: string, socket: net.Socket, decoder: FrameDecoder, pendingEvents: ReturnType<FrameDecoder['push']>): void {
+  adoptInbound(peer: string, socket: net.Socket, decoder: FrameDecoder, pendingEvents: Iterator<FrameEvent>): void {
     if (this.closed) {
       socket.destroy();
       return;
@@ -133,11 +133,12 @@ export class PeerTransport {
     });
   }
 
-  private deliver(peer: string, socket: net.Socket, events: ReturnType<FrameDecoder['push']>): void {
+  private deliver(peer: string, socket: net.Socket, events: Iterator<FrameEvent>): void {
     const reply = (frame: Record<string, unknown>): void => {
       if (!socket.destroyed) socket.write(encodeFrame(frame));
     };
-    for (const ev of events) {
+    for (let step = events.next(); !step.done; step = events.next()) {
+      const ev = step.value;
       if (ev.kind === 'oversize') {
         this.opts.onReject('OVERSIZE', `peer frame of ${ev.bytes} bytes exceeds ${MAX_PEER_FRAME_BYTES}`, peer, reply);
         continue;
