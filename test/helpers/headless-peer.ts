@@ -65,14 +65,24 @@ export class HeadlessPeer {
     return peer;
   }
 
+  /** Resolves once the peer's MQTT session (and so its subscription) is up. */
+  signalingUp(timeoutMs = 30_000): Promise<Line> {
+    return this.waitFor((l) => l.event === 'signaling' && l.state === 'connected', timeoutMs);
+  }
+
   get pid(): number | undefined {
     return this.child.pid;
   }
 
   /** Finds a line already seen or waits for the next one matching. */
-  waitFor(pred: (l: Line) => boolean, timeoutMs = 30_000, includePast = true): Promise<Line> {
-    if (includePast) {
-      const past = this.lines.find(pred);
+  /**
+   * Finds a matching line already seen (from index `since`, or all when `includePast` is true)
+   * or waits for the next one.
+   */
+  waitFor(pred: (l: Line) => boolean, timeoutMs = 30_000, includePast: boolean | number = true): Promise<Line> {
+    if (includePast !== false) {
+      const since = includePast === true ? 0 : includePast;
+      const past = this.lines.slice(since).find(pred);
       if (past) return Promise.resolve(past);
     }
     return new Promise((resolvePromise, reject) => {
@@ -122,6 +132,7 @@ export class HeadlessPeer {
 
 /** Makes a and b accepted contacts of each other and waits until their channel is open. */
 export async function befriend(a: HeadlessPeer, b: HeadlessPeer): Promise<void> {
+  await Promise.all([a.signalingUp(), b.signalingUp()]);
   await a.ok({ op: 'contact.add', userId: b.userId, name: b.opts.name ?? 'b' });
   await b.waitFor((l) => l.event === 'contactRequest' && l.userId === a.userId);
   await b.ok({ op: 'contact.accept', userId: a.userId });
@@ -130,7 +141,7 @@ export async function befriend(a: HeadlessPeer, b: HeadlessPeer): Promise<void> 
   await waitConnected(b, a.userId);
 }
 
-export function waitConnected(p: HeadlessPeer, other: string, timeoutMs = 60_000, includePast = true): Promise<Line> {
+export function waitConnected(p: HeadlessPeer, other: string, timeoutMs = 60_000, includePast: boolean | number = true): Promise<Line> {
   return p.waitFor((l) => l.event === 'connection' && l.userId === other && l.state === 'CONNECTED', timeoutMs, includePast);
 }
 

@@ -40,6 +40,17 @@ export class Contacts {
     this.deps.sendSignal(userId, 'contactRequest', { name: this.deps.selfName(), deviceId: this.deps.deviceId });
   }
 
+  /**
+   * A request published before the recipient's first session existed is lost by the broker, so
+   * unanswered requests are repeated (on every reconnect and periodically); the recipient treats
+   * a repeat as the same request.
+   */
+  resendOutgoing(): void {
+    for (const c of this.deps.store.listContacts()) {
+      if (c.state === 'outgoing') this.deps.sendSignal(c.userId, 'contactRequest', { name: this.deps.selfName(), deviceId: this.deps.deviceId });
+    }
+  }
+
   respond(userId: string, accept: boolean): void {
     const existing = this.deps.store.getContact(userId);
     if (!existing) throw new HostCallError('NO_SUCH_CONTACT', 'There is no contact request from that user.');
@@ -61,7 +72,7 @@ export class Contacts {
     if (existing?.state === 'declined') return;
     this.deps.store.upsertContact({ userId: from, name, state: 'incoming' });
     this.deps.onChanged();
-    this.deps.onRequest(from, name);
+    if (existing?.state !== 'incoming') this.deps.onRequest(from, name);
   }
 
   onResponse(from: string, accept: boolean, name: string): void {

@@ -46,6 +46,7 @@ export class Delivery {
   private statusFlushScheduled = false;
   private retryTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
+  private lastSentTs = 0;
 
   constructor(private readonly deps: DeliveryDeps) {
     this.now = deps.now ?? Date.now;
@@ -63,7 +64,11 @@ export class Delivery {
   }
 
   send(to: string, text: string): ChatMessage {
-    const message: ChatMessage = { id: randomId(), from: this.deps.identity.userId, to, text, ts: this.now(), status: 'pending' };
+    // Strictly increasing per sender, so two messages written in the same millisecond keep
+    // their order on every device (conversations sort by ts, then sender, then id).
+    const ts = Math.max(this.now(), this.lastSentTs + 1);
+    this.lastSentTs = ts;
+    const message: ChatMessage = { id: randomId(), from: this.deps.identity.userId, to, text, ts, status: 'pending' };
     this.deps.store.saveOutgoing(
       { id: message.id, peer: to, sender: message.from, recipient: to, text, ts: message.ts },
       JSON.stringify({ text, sentAt: message.ts }),

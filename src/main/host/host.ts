@@ -47,6 +47,7 @@ export interface HostApi {
 
 export const DEFAULT_BROKER_URL = EMBEDDED_BROKER_URL;
 const SETTINGS_KEY = 'settings';
+const CONTACT_REQUEST_RESEND_MS = 60_000;
 
 export async function startHost(opts: HostOptions): Promise<HostApi> {
   mkdirSync(opts.profileDir, { recursive: true, mode: 0o700 });
@@ -123,6 +124,7 @@ class Host implements HostApi {
   }
 
   private embeddedBroker: { close(): Promise<void> } | null = null;
+  private requestTimer: ReturnType<typeof setInterval> | undefined;
 
   get brokerUrl(): string {
     return this.settings.brokerUrl;
@@ -137,6 +139,8 @@ class Host implements HostApi {
     this.signaling.start();
     this.delivery.start();
     this.presence.start();
+    this.requestTimer = setInterval(() => this.contacts.resendOutgoing(), CONTACT_REQUEST_RESEND_MS);
+    this.requestTimer.unref?.();
     for (const userId of this.contacts.accepted()) this.mesh.connect(userId);
     return this;
   }
@@ -156,7 +160,10 @@ class Host implements HostApi {
     this.signaling.on('state', ({ state, attempt }) => {
       this.signalingState = state;
       this.events.emit('signaling', { state, attempt });
-      if (state === 'connected') this.presence.announceAll();
+      if (state === 'connected') {
+        this.presence.announceAll();
+        this.contacts.resendOutgoing();
+      }
     });
     this.signaling.on('rejected', ({ code, reason }) => this.rejects.count(code, reason, 'signaling'));
     this.signaling.on('message', (m) => {
@@ -275,6 +282,7 @@ class Host implements HostApi {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.requestTimer);
     this.delivery.stop();
     await this.presence.stop();
     this.mesh.close();

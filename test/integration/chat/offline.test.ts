@@ -47,8 +47,9 @@ describe('messages written while the other side is away', () => {
     const pending = await messagesWith(a, b.userId);
     expect(pending.every((m) => m.status === 'pending')).toBe(true);
 
+    const beforeReturn = a.lines.length;
     b = await start(profileB, 'b');
-    await waitConnected(a, b.userId, 60_000, false);
+    await waitConnected(a, b.userId, 60_000, beforeReturn);
     await expectAllDeliveredOnce(a, b, texts);
   });
 

@@ -28,13 +28,14 @@ describe.each(['embedded', 'mosquitto'] as const)('presence over %s', (kind) => 
 
       const mark = a.lines.length;
       await b.kill('SIGKILL');
-      await a.waitFor((l) => l.event === 'presence' && l.userId === b.userId && l.presence === 'offline', 20_000, false);
+      await a.waitFor((l) => l.event === 'presence' && l.userId === b.userId && l.presence === 'offline', 20_000, mark);
       const contacts = (await a.ok({ op: 'contacts' })).contacts as { presence: string }[];
       expect(contacts[0]?.presence).toBe('offline');
       expect(a.lines.slice(mark).some((l) => l.event === 'presence' && l.presence === 'offline')).toBe(true);
 
+      const beforeRestart = a.lines.length;
       b = await start(profileB, 'b');
-      await a.waitFor((l) => l.event === 'presence' && l.userId === b.userId && l.presence === 'online', 20_000, false);
+      await a.waitFor((l) => l.event === 'presence' && l.userId === b.userId && l.presence === 'online', 20_000, beforeRestart);
     } finally {
       await Promise.all([a.quit(), b.quit()]);
     }
