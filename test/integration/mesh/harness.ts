@@ -1,7 +1,11 @@
 /** Shared helpers for the mesh tests: real @roamhq/wrtc, in-memory signaling, tracked connections. */
-import { RTCPeerConnection as WrtcPeerConnection } from '@roamhq/wrtc';
+import * as wrtcModule from '@roamhq/wrtc';
 import { Mesh, type MeshOptions, type MeshStateEvent } from '../../../src/renderer/mesh';
 import { MemorySignalingBus } from '../../../src/renderer/mesh/memory-signaling';
+
+// CommonJS package: Node's ESM loader exposes it as the default export, bundlers as named exports.
+const wrtc = (wrtcModule as { default?: typeof wrtcModule }).default ?? wrtcModule;
+export const WrtcPeerConnection = wrtc.RTCPeerConnection as typeof RTCPeerConnection;
 
 export const ALICE = 'a'.repeat(63) + '1'; // lower id: polite
 export const BOB = 'b'.repeat(63) + '2';
@@ -11,7 +15,7 @@ export const CAROL = 'c'.repeat(63) + '3';
 export function trackedPeerConnection(): { Ctor: typeof RTCPeerConnection; instances: RTCPeerConnection[]; inbandChannels: () => number } {
   const instances: RTCPeerConnection[] = [];
   let inband = 0;
-  const Base = WrtcPeerConnection as typeof RTCPeerConnection;
+  const Base = WrtcPeerConnection;
   class Tracked extends Base {
     constructor(config?: RTCConfiguration) {
       super(config);

@@ -1,8 +1,7 @@
-import { RTCPeerConnection as WrtcPeerConnection } from '@roamhq/wrtc';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SignalKind } from '../../../src/renderer/mesh';
 import { MemorySignalingBus } from '../../../src/renderer/mesh/memory-signaling';
-import { ALICE, BOB, CAROL, type TestPeer, connected, exchange, livePeerConnections, startPeer, stopPeer, waitFor } from './harness';
+import { ALICE, BOB, CAROL, WrtcPeerConnection, type TestPeer, connected, exchange, livePeerConnections, startPeer, stopPeer, waitFor } from './harness';
 
 const DAVE = 'd'.repeat(64);
 let bus: MemorySignalingBus;
@@ -14,7 +13,7 @@ afterEach(() => {
 
 /** A real SDP from a scratch connection, to build descriptions that parse but do not belong. */
 async function foreignOfferSdp(): Promise<string> {
-  const pc = new (WrtcPeerConnection as typeof RTCPeerConnection)();
+  const pc = new WrtcPeerConnection();
   pc.createDataChannel('x');
   const offer = await pc.createOffer();
   pc.close();

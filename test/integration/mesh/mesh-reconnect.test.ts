@@ -19,7 +19,7 @@ function statesSince(peer: TestPeer, index: number): string[] {
 describe('mesh: reconnection', () => {
   it('peer goes away: RECONNECTING with attempt numbers, CONNECTED again when it returns', async () => {
     bus = new MemorySignalingBus();
-    const a = startPeer(bus, ALICE, { reconnectScheduleMs: SHORT, connectTimeoutMs: 800 });
+    const a = startPeer(bus, ALICE, { reconnectScheduleMs: SHORT, connectTimeoutMs: 2_000 });
     const b = startPeer(bus, BOB);
     peers = [a, b];
     a.mesh.connect(BOB);

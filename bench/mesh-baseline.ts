@@ -1,0 +1,178 @@
+/**
+ * Baselines for the chat benchmark, measured on the bare mesh (@roamhq/wrtc, both ends in this
+ * process, in-memory signaling, no broker, no signing, no storage):
+ *   measureInProcessNegotiation(n)  first offer handed to signaling → 'open' on both sides
+ *   measureRawEcho(n)               unsigned frame → echoed frame back (round trip)
+ *   measureRawRate(n, bytes)        one-way unsigned frames/s, flow-controlled by polling bufferedAmount
+ *
+ * Run directly (`npx tsx bench/mesh-baseline.ts`) to print them and write bench/results/mesh-baseline.json.
+ */
+import * as wrtcModule from '@roamhq/wrtc';
+import { Mesh } from '../src/renderer/mesh';
+import { MemorySignalingBus } from '../src/renderer/mesh/memory-signaling';
+
+// CommonJS package: Node's ESM loader exposes it as the default export, bundlers as named exports.
+const wrtc = (wrtcModule as { default?: typeof wrtcModule }).default ?? wrtcModule;
+const WrtcPeerConnection = wrtc.RTCPeerConnection as typeof RTCPeerConnection;
+
+export interface LatencySummary {
+  samples: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  meanMs: number;
+}
+
+export interface RateSummary {
+  messages: number;
+  bytesPerMessage: number;
+  seconds: number;
+  messagesPerSecond: number;
+  mibPerSecond: number;
+}
+
+const Ctor = WrtcPeerConnection;
+/** Keep at most this much queued on the channel; wrtc never fires 'bufferedamountlow'. */
+const HIGH_WATER_BYTES = 1024 * 1024;
+
+export async function measureInProcessNegotiation(n: number): Promise<LatencySummary> {
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const pair = await openPair(`neg${i}`);
+    samples.push(pair.negotiationMs);
+    pair.close();
+  }
+  return summarize(samples);
+}
+
+export async function measureRawEcho(n: number, warmup = Math.min(50, n)): Promise<LatencySummary> {
+  const pair = await openPair('echo');
+  try {
+    pair.b.on('frame', (from, frame) => pair.b.send(from, frame));
+    let resolveEcho: (() => void) | null = null;
+    pair.a.on('frame', () => resolveEcho?.());
+    const frame = JSON.stringify({ type: 'ECHO', body: 'x'.repeat(120) }); // about a chat envelope's size
+    const samples: number[] = [];
+    for (let i = 0; i < warmup + n; i++) {
+      const echoed = new Promise<void>((r) => (resolveEcho = r));
+      const t0 = performance.now();
+      if (!pair.a.send(pair.bId, frame)) throw new Error('echo: channel not open');
+      await echoed;
+      if (i >= warmup) samples.push(performance.now() - t0);
+    }
+    return summarize(samples);
+  } finally {
+    pair.close();
+  }
+}
+
+export async function measureRawRate(n: number, bytes: number): Promise<RateSummary> {
+  const pair = await openPair('rate');
+  try {
+    const frame = 'x'.repeat(bytes);
+    let received = 0;
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => (resolveDone = r));
+    pair.b.on('frame', () => {
+      if (++received === n) resolveDone();
+    });
+    const t0 = performance.now();
+    for (let sent = 0; sent < n; sent++) {
+      while (pair.a.bufferedAmount(pair.bId) > HIGH_WATER_BYTES) await new Promise((r) => setTimeout(r, 1));
+      if (!pair.a.send(pair.bId, frame)) throw new Error('rate: channel not open');
+    }
+    await done;
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      messages: n,
+      bytesPerMessage: bytes,
+      seconds,
+      messagesPerSecond: n / seconds,
+      mibPerSecond: (n * bytes) / seconds / (1024 * 1024),
+    };
+  } finally {
+    pair.close();
+  }
+}
+
+interface OpenPair {
+  a: Mesh;
+  b: Mesh;
+  bId: string;
+  negotiationMs: number;
+  close(): void;
+}
+
+async function openPair(tag: string): Promise<OpenPair> {
+  const bus = new MemorySignalingBus();
+  const aId = `a-${tag}`;
+  const bId = `b-${tag}`;
+  const a = new Mesh({ selfId: aId, RTCPeerConnection: Ctor, signaling: bus.endpoint(aId) });
+  const b = new Mesh({ selfId: bId, RTCPeerConnection: Ctor, signaling: bus.endpoint(bId) });
+  bus.attach(aId, a);
+  bus.attach(bId, b);
+  let firstOffer: number | null = null;
+  bus.tap((m) => {
+    if (m.kind === 'offer' && firstOffer === null) firstOffer = performance.now();
+  });
+  const opened = (mesh: Mesh) => new Promise<number>((r) => mesh.on('open', () => r(performance.now())));
+  const aOpen = opened(a);
+  const bOpen = opened(b);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${tag}: no connection within 30 s`)), 30_000);
+  });
+  const close = () => {
+    a.close();
+    b.close();
+  };
+  try {
+    a.connect(bId);
+    const [ta, tb] = await Promise.race([Promise.all([aOpen, bOpen]), timeout]);
+    if (firstOffer === null) throw new Error(`${tag}: channel open without an offer`);
+    return { a, b, bId, negotiationMs: Math.max(ta, tb) - firstOffer, close };
+  } catch (error) {
+    close();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function summarize(samples: number[]): LatencySummary {
+  if (samples.length === 0) throw new Error('no samples');
+  const sorted = [...samples].sort((x, y) => x - y);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
+  return {
+    samples: sorted.length,
+    p50Ms: at(0.5),
+    p95Ms: at(0.95),
+    p99Ms: at(0.99),
+    meanMs: sorted.reduce((s, x) => s + x, 0) / sorted.length,
+  };
+}
+
+async function main(): Promise<void> {
+  const { writeFileSync, mkdirSync } = await import('node:fs');
+  const negotiation = await measureInProcessNegotiation(30);
+  const echo = await measureRawEcho(1000);
+  const rateSmall = await measureRawRate(20_000, 200);
+  const rateBulk = await measureRawRate(1_000, 64 * 1024);
+  const results = { negotiation, echo, rateSmall, rateBulk, measuredAt: new Date().toISOString() };
+  console.log(`negotiation (offer → open, in-process): p50 ${negotiation.p50Ms.toFixed(2)} ms, p95 ${negotiation.p95Ms.toFixed(2)} ms`);
+  console.log(`raw echo: p50 ${echo.p50Ms.toFixed(3)} ms, p99 ${echo.p99Ms.toFixed(3)} ms`);
+  console.log(`raw rate 200 B: ${rateSmall.messagesPerSecond.toFixed(0)} msg/s`);
+  console.log(`raw rate 64 KiB: ${rateBulk.mibPerSecond.toFixed(1)} MiB/s`);
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/mesh-baseline.json', `${JSON.stringify(results, null, 2)}\n`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
