@@ -126,3 +126,21 @@ export function electronBinary(): { path: string } | { path: null; reason: strin
     return { path: null, reason: `Electron binary not installed here (ELECTRON_SKIP_BINARY_DOWNLOAD): ${(err as Error).message.split('\n')[0]}` };
   }
 }
+
+/** A DISPLAY for Electron: the current one, or a private Xvfb started for the test run. */
+export async function ensureDisplay(): Promise<{ display: string; stop(): void }> {
+  if (process.env.DISPLAY) return { display: process.env.DISPLAY, stop: () => {} };
+  const xvfb = ['/usr/bin/Xvfb', '/usr/local/bin/Xvfb'].find((p) => existsSync(p));
+  if (!xvfb) throw new Error('No DISPLAY and no Xvfb: install it with "apt-get install -y xvfb" or run under xvfb-run.');
+  const display = `:${100 + Math.floor(Math.random() * 800)}`;
+  const child = spawn(xvfb, [display, '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 1_000));
+  if (child.exitCode !== null) throw new Error(`Xvfb ${display} exited with ${child.exitCode}`);
+  return { display, stop: () => { child.kill('SIGTERM'); } };
+}
+
+/** Builds out/main and out/preload once if `npm run build:electron` did not. */
+export function ensureElectronBuilt(): void {
+  if (existsSync(join(ROOT, 'out/main/index.js')) && existsSync(join(ROOT, 'out/preload/index.cjs'))) return;
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { cwd: ROOT, stdio: 'inherit' });
+}

@@ -25,7 +25,7 @@ export function ChatView() {
     <main className="chat" data-testid="chat-view" aria-label={`Chat with ${name}`}>
       <header className="chat-header">
         <h2>{name}</h2>
-        {contact && <span className={`presence-text presence-${contact.presence}`} data-testid="chat-presence">{presenceLabel(contact.presence)}</span>}
+        {contact && <span className={`presence-text presence-text-${contact.presence}`} data-testid="chat-presence">{presenceLabel(contact.presence)}</span>}
         {peer && <span className="hint" data-testid="chat-connection">{peerStateLabel(peer)}</span>}
       </header>
       <MessageList key={activeChat} messages={messages} myId={myId} peerName={name} />
