@@ -151,4 +151,28 @@ describe('mesh: reconnection', () => {
     expect(a.opens).toEqual([BOB, BOB]);
     expect(livePeerConnections(a.pcs)).toBe(1);
   });
+
+  it('default schedule is 1, 2, 4, 8, 16 s through the injected timers', async () => {
+    bus = new MemorySignalingBus();
+    // Injected timers record the requested delay and run 100x faster.
+    const requested: number[] = [];
+    const a = startPeer(bus, ALICE, {
+      setTimeout: (fn, ms) => {
+        requested.push(ms);
+        return setTimeout(fn, ms / 100);
+      },
+      clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+      connectTimeoutMs: 50_000,
+    });
+    const b = startPeer(bus, BOB);
+    peers = [a, b];
+    a.mesh.connect(BOB);
+    await waitFor('connected', () => connected(a, b));
+    stopPeer(bus, b);
+    peers = [a];
+    await waitFor('FAILED', () => a.mesh.state(BOB) === 'FAILED', 30_000);
+    const backoffs = requested.filter((ms) => ms !== 50_000);
+    expect(backoffs).toEqual([1000, 2000, 4000, 8000, 16000]);
+    expect(a.mesh.stats().attemptTimeouts).toBe(5);
+  });
 });
