@@ -42,8 +42,13 @@ export class Delivery {
   private readonly replay = new ReplayGuard({ windowMs: 10 * 60_000, maxEntries: 200_000 });
   /** Peers whose outbox is being pumped right now, so two opens don't interleave the order. */
   private readonly flushing = new Set<string>();
-  private readonly pendingStatus = new Map<string, MessageStatus>();
-  private statusFlushScheduled = false;
+  /** Peers that got new work while a flush was running; `backlogAll` also asks for a full resend. */
+  private readonly backlog = new Set<string>();
+  private readonly backlogAll = new Set<string>();
+  /** This process's view of when each sent message is due again (the DB copy is written in batches). */
+  private readonly nextAttempt = new Map<string, number>();
+  private readonly pendingWrites = new Map<string, PendingWrite>();
+  private writeScheduled = false;
   private retryTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private lastSentTs = 0;
@@ -60,7 +65,7 @@ export class Delivery {
   stop(): void {
     this.closed = true;
     if (this.retryTimer) clearInterval(this.retryTimer);
-    this.flushStatuses();
+    this.flushWrites();
   }
 
   send(to: string, text: string): ChatMessage {
@@ -69,39 +74,69 @@ export class Delivery {
     const ts = Math.max(this.now(), this.lastSentTs + 1);
     this.lastSentTs = ts;
     const message: ChatMessage = { id: randomId(), from: this.deps.identity.userId, to, text, ts, status: 'pending' };
+    const storedBody = JSON.stringify({ text, sentAt: message.ts });
     this.deps.store.saveOutgoing(
       { id: message.id, peer: to, sender: message.from, recipient: to, text, ts: message.ts },
-      JSON.stringify({ text, sentAt: message.ts }),
+      storedBody,
+      0,
     );
     this.deps.onMessage(message);
+    // Fast path: nothing queued ahead of it and the channel is open, so send it now instead of
+    // rescanning the outbox for every message of a burst.
+    if (!this.flushing.has(to) && !this.backlog.has(to) && this.deps.mesh.state(to) === 'CONNECTED'
+        && this.deps.mesh.bufferedAmount(to) <= HIGH_WATER_BYTES) {
+      if (this.transmit(to, message.id, storedBody, 0)) return message;
+    }
     void this.flush(to);
     return message;
   }
 
-  /** Sends everything queued for `peer`, in order, if a channel is open. */
-  async flush(peer: string): Promise<void> {
-    if (this.flushing.has(peer) || this.closed) return;
+  /** Channel (re)opened: everything queued for the peer goes out again, in order. */
+  onChannelOpen(peer: string): void {
+    void this.flush(peer, true);
+  }
+
+  /**
+   * Sends what is queued for `peer`, in order, while a channel is open: everything when `all`
+   * (a new channel), otherwise only what has never been sent or is due for a retry.
+   */
+  async flush(peer: string, all = false): Promise<void> {
+    if (this.closed) return;
+    if (this.flushing.has(peer)) {
+      this.backlog.add(peer);
+      if (all) this.backlogAll.add(peer);
+      return;
+    }
     this.flushing.add(peer);
     try {
-      for (const row of this.deps.store.outboxFor(peer)) {
-        if (this.closed || this.deps.mesh.state(peer) !== 'CONNECTED') return;
-        while (this.deps.mesh.bufferedAmount(peer) > HIGH_WATER_BYTES) {
-          await sleep(FLOW_POLL_MS);
+      do {
+        this.backlog.delete(peer);
+        all = all || this.backlogAll.delete(peer);
+        const now = this.now();
+        for (const row of this.deps.store.outboxFor(peer)) {
+          if (!all && (this.nextAttempt.get(row.msgId) ?? row.nextAttemptAt) > now) continue;
           if (this.closed || this.deps.mesh.state(peer) !== 'CONNECTED') return;
+          while (this.deps.mesh.bufferedAmount(peer) > HIGH_WATER_BYTES) {
+            await sleep(FLOW_POLL_MS);
+            if (this.closed || this.deps.mesh.state(peer) !== 'CONNECTED') return;
+          }
+          if (!this.transmit(peer, row.msgId, row.envelope, row.attempts)) return;
         }
-        if (!this.transmit(peer, row.msgId, row.envelope)) return;
-        this.deps.store.markAttempt(row.msgId, this.now() + backoffDelay(row.attempts, { baseMs: RETRY_BASE_MS, capMs: RETRY_CAP_MS }));
-      }
+        all = false;
+      } while (this.backlog.has(peer));
     } finally {
       this.flushing.delete(peer);
+      this.backlog.delete(peer);
     }
   }
 
-  private transmit(peer: string, msgId: string, storedBody: string): boolean {
+  private transmit(peer: string, msgId: string, storedBody: string, attempts: number): boolean {
     const body = JSON.parse(storedBody) as { text: string; sentAt: number };
     const env = signEnvelope({ type: 'CHAT_MESSAGE', to: peer, id: msgId, body }, this.deps.identity, this.deps.signer);
     if (!this.deps.mesh.send(peer, encodeEnvelope(env))) return false;
-    this.setStatus(msgId, 'sent');
+    const next = this.now() + backoffDelay(attempts, { baseMs: RETRY_BASE_MS, capMs: RETRY_CAP_MS });
+    this.nextAttempt.set(msgId, next);
+    this.queueWrite(msgId, { status: 'sent', nextAttemptAt: next });
     return true;
   }
 
@@ -160,35 +195,46 @@ export class Delivery {
       this.deps.rejects.count('UNAUTHORIZED', `ACK for a message not sent to ${env.from.slice(0, 8)}`, 'datachannel');
       return;
     }
-    this.setStatus(msg.id, 'delivered');
+    this.onDelivered(msg.id);
   }
 
-  /** Status writes are batched into one transaction per event-loop turn. */
-  private setStatus(id: string, status: MessageStatus): void {
-    const prev = this.pendingStatus.get(id);
-    if (prev === 'delivered' && status === 'sent') return;
-    this.pendingStatus.set(id, status);
-    if (!this.statusFlushScheduled) {
-      this.statusFlushScheduled = true;
-      setImmediate(() => this.flushStatuses());
+  private onDelivered(id: string): void {
+    this.nextAttempt.delete(id);
+    this.queueWrite(id, { status: 'delivered' });
+  }
+
+  /** Status and attempt writes are batched into one transaction per event-loop turn. */
+  private queueWrite(id: string, write: PendingWrite): void {
+    const prev = this.pendingWrites.get(id);
+    if (prev?.status === 'delivered') return;
+    this.pendingWrites.set(id, { ...prev, ...write });
+    if (!this.writeScheduled) {
+      this.writeScheduled = true;
+      setImmediate(() => this.flushWrites());
     }
   }
 
-  private flushStatuses(): void {
-    this.statusFlushScheduled = false;
-    if (this.pendingStatus.size === 0) return;
-    const batch = [...this.pendingStatus];
-    this.pendingStatus.clear();
+  private flushWrites(): void {
+    this.writeScheduled = false;
+    if (this.pendingWrites.size === 0) return;
+    const batch = [...this.pendingWrites];
+    this.pendingWrites.clear();
     const changed: [string, MessageStatus][] = [];
     this.deps.store.transaction(() => {
-      for (const [id, status] of batch) {
-        if (this.deps.store.updateMessageStatus(id, status)) changed.push([id, status]);
-        if (status === 'delivered') this.deps.store.removeFromOutbox(id);
+      for (const [id, write] of batch) {
+        if (write.status === 'delivered') {
+          this.deps.store.removeFromOutbox(id);
+        } else if (write.nextAttemptAt !== undefined) {
+          this.deps.store.markAttempt(id, write.nextAttemptAt);
+        }
+        if (write.status && this.deps.store.updateMessageStatus(id, write.status)) changed.push([id, write.status]);
       }
     });
     for (const [id, status] of changed) this.deps.onStatus(id, status);
   }
 }
+
+interface PendingWrite { status?: MessageStatus; nextAttemptAt?: number }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

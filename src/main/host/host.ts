@@ -205,7 +205,7 @@ class Host implements HostApi {
     this.mesh.on('open', (userId) => {
       this.store.recordRouteSuccess(userId, 'direct');
       this.presence.onActivity(userId);
-      void this.delivery.flush(userId);
+      this.delivery.onChannelOpen(userId);
     });
     this.mesh.on('frame', (userId, frame) => this.delivery.onFrame(userId, frame));
   }
