@@ -2,10 +2,12 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { Aedes, type AuthenticateError, type Client, type ConnectPacket } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { Duplex } from 'node:stream';
 import type { Signer } from '../../shared/crypto';
 import { nodeSigner } from '../../main/crypto/node-signer';
 import { verifyLogin } from '../../main/signaling/mqtt-login';
-import { checkPublish, checkSubscribe } from './acl';
+import { checkPublish, checkSubscribe, MAX_PUBLISH_BYTES } from './acl';
+import { guardPacketSize } from './packet-size-guard';
 import { TokenBucket, type RateLimit } from './token-bucket';
 
 export type RefusalKind = 'login' | 'subscribe' | 'publish' | 'rateLimit';
@@ -48,6 +50,10 @@ export interface BrokerHandle {
 }
 
 const DEFAULT_RATE_LIMIT: RateLimit = { burst: 200, perSecond: 100 };
+/** A 64 KiB payload plus topic and header; anything declaring more is cut off at its header. */
+const MAX_PACKET_BYTES = MAX_PUBLISH_BYTES + 4096;
+/** One frame may carry several packets; larger frames are refused by ws before they are buffered. */
+const WS_MAX_FRAME_BYTES = 1024 * 1024;
 const KEEP_RECENT_REFUSALS = 50;
 
 type Will = NonNullable<ConnectPacket['will']>;
@@ -72,9 +78,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
   let logins = 0;
   let published = 0;
 
-  function refuse(kind: RefusalKind, reason: string, client: Client | null): void {
+  function refuse(kind: RefusalKind, reason: string, client: Client | null, peer?: string): void {
     refused[kind]++;
-    const refusal: Refusal = { kind, reason, clientId: client?.id ?? '', at: now() };
+    const refusal: Refusal = { kind, reason, clientId: client?.id ?? peer ?? '', at: now() };
     recentRefusals.push(refusal);
     if (recentRefusals.length > KEEP_RECENT_REFUSALS) recentRefusals.shift();
     options.onRefusal?.(refusal);
@@ -141,10 +147,18 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
     },
   });
 
+  function guard(stream: Duplex, peer: string): void {
+    guardPacketSize(stream, MAX_PACKET_BYTES, (declared) => {
+      refuse('publish', `packet of ${declared} B exceeds ${MAX_PACKET_BYTES} B (connection closed)`, null, peer);
+      stream.destroy();
+    });
+  }
+
   const sockets = new Set<Socket>();
   const tcpServer = createTcpServer((socket) => {
     socket.setNoDelay(true);
     track(sockets, socket);
+    guard(socket, `${socket.remoteAddress}:${socket.remotePort}`);
     aedes.handle(socket);
   });
   const httpServer = createHttpServer();
@@ -152,10 +166,15 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
     socket.setNoDelay(true);
     track(sockets, socket);
   });
-  const wss = new WebSocketServer({ server: httpServer, maxPayload: 1024 * 1024 });
+  const wss = new WebSocketServer({ server: httpServer, maxPayload: WS_MAX_FRAME_BYTES });
   wss.on('connection', (ws, request) => {
+    const peer = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+    ws.on('error', (error: Error & { code?: string }) => {
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') refuse('publish', `WebSocket frame over ${WS_MAX_FRAME_BYTES} B (connection closed)`, null, peer);
+    });
     const stream = createWebSocketStream(ws);
     stream.on('error', () => ws.terminate());
+    guard(stream, peer);
     aedes.handle(stream, request);
   });
 

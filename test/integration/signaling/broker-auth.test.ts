@@ -155,6 +155,8 @@ describe('embedded broker authentication and authorization', () => {
       { topic: `presence/${other.userId}`, payload: Buffer.from('{}'), reason: /own presence/ },
       { topic: `user/${other.userId}/offer`, payload: Buffer.alloc(64 * 1024 + 1, 0x41), reason: /exceeds/ },
       { topic: '$SYS/broker/fake', payload: Buffer.from('x'), reason: /not allowed/ },
+      // cut off at its header, before aedes would buffer it
+      { topic: `user/${other.userId}/offer`, payload: Buffer.alloc(10 * 1024 * 1024, 0x41), reason: /packet of 104858\d\d B exceeds/ },
     ];
     for (const c of cases) {
       const before = stats().refused.publish;
@@ -166,6 +168,18 @@ describe('embedded broker authentication and authorization', () => {
       expect(stats().recentRefusals.at(-1)?.reason, c.topic).toMatch(c.reason);
       raw.end(true);
     }
+  });
+
+  it('over WebSocket, refuses a 10 MB publish too', async () => {
+    const me = generateIdentity();
+    const raw = await rawClient(target.broker!.wsUrl, me);
+    const before = stats().refused.publish;
+    const gone = closed(raw);
+    raw.publish(`user/${generateIdentity().userId}/offer`, Buffer.alloc(10 * 1024 * 1024, 0x41), { qos: 1 });
+    await gone;
+    await eventually(() => stats().refused.publish - before, (n) => n >= 1, 10_000, 'the refusal to be counted');
+    expect(stats().recentRefusals.at(-1)?.reason).toMatch(/exceeds|WebSocket frame over/);
+    raw.end(true);
   });
 
   it('rate-limits each client: over-limit publishes are refused and counted', async () => {

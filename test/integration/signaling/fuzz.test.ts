@@ -7,7 +7,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeSigner } from '../../../src/main/crypto/node-signer';
 import { makeLoginPassword, mqttClientId, verifyLogin } from '../../../src/main/signaling/mqtt-login';
+import { PassThrough } from 'node:stream';
 import { checkPublish, checkSubscribe } from '../../../src/server/broker/acl';
+import { guardPacketSize } from '../../../src/server/broker/packet-size-guard';
 import { generateIdentity, newDeviceId } from '../../../src/shared/identity';
 import { eventually, forgetOnBroker, MOSQUITTO_URL, rawClient, sleep, startClient, type TestClient } from './helpers';
 
@@ -50,6 +52,48 @@ describe('broker login and ACL checks', () => {
         if (pub.ok) expect(bytes).toBeLessThanOrEqual(64 * 1024);
       }),
       { numRuns: 5000 },
+    );
+  });
+});
+
+/** MQTT fixed header: type byte, then the remaining length as a base-128 varint. */
+function packet(bodyLength: number): Buffer {
+  const header = [0x32];
+  let n = bodyLength;
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    header.push(byte);
+  } while (n > 0);
+  return Buffer.concat([Buffer.from(header), Buffer.alloc(bodyLength, 0xaa)]);
+}
+
+describe('broker packet-size guard', () => {
+  it('trips exactly on the first packet declaring more than the limit, however the bytes are chunked', () => {
+    const LIMIT = 1000;
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 40 }),
+        (lengths, cuts) => {
+          const bytes = Buffer.concat(lengths.map(packet));
+          const stream = new PassThrough();
+          const tripped: number[] = [];
+          guardPacketSize(stream, LIMIT, (declared) => tripped.push(declared));
+          let offset = 0;
+          for (let i = 0; offset < bytes.length; i++) {
+            const size = cuts[i % cuts.length]!;
+            stream.write(bytes.subarray(offset, offset + size));
+            offset += size;
+          }
+          stream.end();
+          stream.resume();
+          const firstOver = lengths.find((l) => l > LIMIT);
+          expect(tripped).toEqual(firstOver === undefined ? [] : [firstOver]);
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });
