@@ -1,6 +1,16 @@
 import { isUserId } from '../../shared/identity';
 import { INBOX_ROOT, isMqttSignalingType, parseTopic, PRESENCE_ROOT } from '../../main/signaling/topics';
 
+/*
+ * The same policy on Mosquitto (deployments), as an acl_file with usernames = userIds:
+ *   pattern read  user/%u/#
+ *   topic   write user/+/offer        (… and answer, iceCandidate, contactRequest, contactResponse,
+ *                                      chatPresence, presence, heartbeat)
+ *   pattern readwrite presence/%u
+ *   topic   read  presence/+          (Mosquitto cannot insist on exact ids here)
+ * plus `set_tcp_nodelay true`, `persistence true`, `message_size_limit 65536`, and an auth plugin
+ * that checks the signed password (mqtt-login.ts) — without one, usernames are unverified.
+ */
 export const MAX_PUBLISH_BYTES = 64 * 1024;
 
 export type AclVerdict = { ok: true } | { ok: false; reason: string };
