@@ -371,11 +371,14 @@ export class MailboxNode {
   private syncTransportPeers(): void {
     const st = this.raft.status();
     const members = new Set([...st.voters, ...st.learners]);
-    for (const id of members) {
+    // Links are dialed by the smaller id: a joiner with no configuration yet must dial the
+    // nodes it knows of, or a leader with a larger id could never reach it.
+    const targets = new Set([...members, ...this.pinnedDial.keys(), ...(members.size === 0 ? this.advertised.keys() : [])]);
+    for (const id of targets) {
       if (id === this.id) continue;
       this.transport.setPeer(id, this.pinnedDial.get(id) ?? this.advertised.get(id) ?? null);
     }
-    for (const id of this.transport.peers()) if (!members.has(id) && !this.pinnedDial.has(id)) this.transport.removePeer(id);
+    for (const id of this.transport.peers()) if (!targets.has(id)) this.transport.removePeer(id);
     this.saveAdvertised();
   }
 
@@ -437,6 +440,7 @@ export class MailboxNode {
             for (const m of (reply.members as Member[] | undefined) ?? []) {
               if (m.addr && m.id !== this.id && !this.advertised.has(m.id)) this.advertised.set(m.id, m.addr);
             }
+            this.syncTransportPeers();
             // Now wait for the leader's first REPLICATE / DATA_SYNC to make us a learner.
             hop = 99;
           } else {
