@@ -22,6 +22,7 @@ export function ConnectionPanel() {
               <span data-testid={`peer-state-${peer.userId}`} data-state={peer.state} role="status">
                 {peerStateLabel(peer)}
               </span>
+              {peer.state === 'FAILED' && <span className="hint">messages wait and go out once a path exists</span>}
               {peer.state === 'FAILED' && (
                 <button
                   type="button"
