@@ -43,6 +43,11 @@ export interface SimOptions {
   checkQuorum: boolean;
   /** also run membership changes: add a learner, promote it, remove a random member */
   confChanges: boolean;
+  /** probability that a node crashes right after persisting a vote (exercises vote durability) */
+  crashAfterVote: number;
+  maxEntriesPerMsg: number;
+  /** probability that a client ignores its leader guess and asks a random node (exercises stale leaders) */
+  clientWander: number;
   verbose: boolean;
 }
 
@@ -57,13 +62,16 @@ export function optionsForSeed(seed: number, overrides: Partial<SimOptions> = {}
     crashRate: r() * 0.02,
     restartRate: 0.05,
     partitionRate: r() * 0.02,
-    healRate: 0.05,
+    healRate: 0.03,
     writers: 3,
-    readers: 2,
+    readers: 3,
     compactAfter: 10 + Math.floor(r() * 30),
     preVote: r() < 0.75,
     checkQuorum: r() < 0.75,
     confChanges: r() < 0.3,
+    crashAfterVote: r() < 0.5 ? 0.3 : 0,
+    maxEntriesPerMsg: 1 + Math.floor(r() * 8),
+    clientWander: r() * 0.5,
     verbose: false,
     ...overrides,
   };
@@ -92,7 +100,7 @@ type Delivery =
 
 const ELECTION: [number, number] = [10, 20];
 const HEARTBEAT = 2;
-const CLIENT_TIMEOUT = 40;
+const CLIENT_TIMEOUT = 15;
 
 class SimHost {
   raft: RaftNode | null = null;
@@ -149,6 +157,8 @@ export function runSim(seed: number, overrides: Partial<SimOptions> = {}): SimRe
   const spare = opt.confChanges ? [`n${opt.nodes + 1}`] : [];
   const hosts = new Map<NodeId, SimHost>([...bootstrap, ...spare].map((id) => [id, new SimHost(id)]));
   let now = 0;
+  let chaosOn = true;
+  const quickRestart = new Set<NodeId>();
   let loss = opt.loss;
   let dup = opt.dup;
   /** node -> partition group; messages between different groups are dropped */
@@ -187,7 +197,7 @@ export function runSim(seed: number, overrides: Partial<SimOptions> = {}): SimRe
       preVote: opt.preVote,
       checkQuorum: opt.checkQuorum,
       random,
-      maxEntriesPerMsg: 8,
+      maxEntriesPerMsg: opt.maxEntriesPerMsg,
       ...(restored ? { restored: { hardState: { ...s.hardState }, entries: s.entries.map((e) => ({ ...e })), ...(s.snapshot ? { snapshot: s.snapshot } : {}) } } : {}),
     });
     h.sm = s.snapshot ? QueueState.fromSnapshot(s.snapshot.data) : new QueueState();
@@ -279,6 +289,12 @@ export function runSim(seed: number, overrides: Partial<SimOptions> = {}): SimRe
       }
       h.wasLeader = isLeader;
       raft.advance(rd);
+      const votedNow = rd.messages.some((m) => m.type === 'ELECTION_RESPONSE' && m.granted && !m.preVote);
+      if (votedNow && chaosOn && rnd() < opt.crashAfterVote) {
+        crash(h);
+        quickRestart.add(h.id); // process crash + supervisor restart: back next tick
+        return;
+      }
     }
     // serve confirmed reads once applied
     const still: Array<{ ctx: string; index: number }> = [];
@@ -341,14 +357,14 @@ export function runSim(seed: number, overrides: Partial<SimOptions> = {}): SimRe
     w.op.sentAt = now;
     const cmd = w.op.cmd;
     if (cmd.op === 'APPEND') appendAttempts.set(w.op.token, { key: `${w.id}/${cmd.reqId}`, queue: cmd.queue, data: cmd.data });
-    const to = w.leaderGuess ?? pick(members());
+    const to = (rnd() < opt.clientWander ? undefined : w.leaderGuess) ?? pick(members());
     schedule({ kind: 'request', to, req: { kind: 'write', client: w.id, token: w.op.token, cmd: w.op.cmd } });
   }
 
   function sendRead(r: Reader): void {
     r.token = tokenSeq++;
     r.sentAt = now;
-    const to = r.leaderGuess ?? pick(members());
+    const to = (rnd() < opt.clientWander ? undefined : r.leaderGuess) ?? pick(members());
     if (r.phase === 'reading') {
       schedule({ kind: 'request', to, req: { kind: 'read', client: r.id, token: r.token, queue: r.queue, reader: r.id } });
     } else {
@@ -372,7 +388,7 @@ export function runSim(seed: number, overrides: Partial<SimOptions> = {}): SimRe
       }
     }
     for (const r of readers) {
-      if (r.phase === 'idle' && startNew && rnd() < 0.2) {
+      if (r.phase === 'idle' && startNew && rnd() < 0.4) {
         r.phase = 'reading';
         sendRead(r);
       } else if (r.phase !== 'idle' && now - r.sentAt > CLIENT_TIMEOUT) {
@@ -504,14 +520,17 @@ export function runSim(seed: number, overrides: Partial<SimOptions> = {}): SimRe
       if (up.length > 0) crash(pick(up));
     }
     for (const h of all) {
-      if (!h.raft && rnd() < opt.restartRate) {
+      if (!h.raft && (quickRestart.delete(h.id) || rnd() < opt.restartRate)) {
         start(h);
         log(`${h.id} restarted at term ${h.storage.hardState.term}`);
       }
     }
     if (rnd() < opt.partitionRate) {
       group.clear();
-      if (rnd() < 0.5) group.set(pick(members()), 1);
+      const kind = rnd();
+      const leader = [...hosts.values()].find((h) => h.raft?.status().role === 'leader');
+      if (kind < 0.4 && leader) group.set(leader.id, 1);
+      else if (kind < 0.7) group.set(pick(members()), 1);
       else for (const id of members()) group.set(id, rnd() < 0.5 ? 1 : 0);
       log(`partition ${JSON.stringify([...group])}`);
     } else if (group.size > 0 && rnd() < opt.healRate) {
@@ -539,6 +558,7 @@ export function runSim(seed: number, overrides: Partial<SimOptions> = {}): SimRe
 
   function runTick(chaos: boolean): void {
     now++;
+    chaosOn = chaos;
     if (chaos) faults();
     for (const h of hosts.values()) {
       if (!h.raft) continue;
