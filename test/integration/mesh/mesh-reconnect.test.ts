@@ -101,8 +101,9 @@ describe('mesh: reconnection', () => {
     expect(a.states.at(-1)).toEqual({ userId: BOB, state: 'CONNECTED', attempt: 0 });
   });
 
-  it('both sides lose the connection at once and reconnect at once: one connection, 10 times', async () => {
-    bus = new MemorySignalingBus();
+  for (const [label, busOpts] of [['instant', {}], ['delayed, reordering', { delayMs: 2, jitterMs: 20 }]] as const) {
+  it(`both sides lose the connection at once and reconnect at once (${label} signaling): one connection, 10 times`, async () => {
+    bus = new MemorySignalingBus(busOpts);
     const a = startPeer(bus, ALICE, { reconnectScheduleMs: [20, 20, 20, 20, 20], connectTimeoutMs: 10_000 });
     const b = startPeer(bus, BOB, { reconnectScheduleMs: [20, 20, 20, 20, 20], connectTimeoutMs: 10_000 });
     peers = [a, b];
@@ -125,6 +126,7 @@ describe('mesh: reconnection', () => {
     expect(a.inbandChannels() + b.inbandChannels()).toBe(0);
     expect(a.mesh.stats().attemptTimeouts + b.mesh.stats().attemptTimeouts).toBe(0);
   });
+  }
 
   it('peer restarts while we still think we are connected: its new offer replaces our connection', async () => {
     bus = new MemorySignalingBus();
