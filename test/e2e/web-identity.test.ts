@@ -52,6 +52,19 @@ describe('web mode in Chromium', () => {
     expect(await page.getByTestId('add-contact-error').textContent()).toContain('64 characters');
     await page.keyboard.press('Escape');
     await expect.poll(() => page.getByTestId('add-contact-dialog').evaluate((d) => (d as HTMLDialogElement).open)).toBe(false);
+
+    // Settings: a bad broker URL is explained; a new display name is saved and shown.
+    await page.getByTestId('settings-button').click();
+    await page.getByTestId('settings-broker').fill('http://wrong');
+    await page.getByTestId('settings-save').click();
+    expect(await page.getByTestId('settings-error').textContent()).toContain('mqtt://');
+    const settingsBefore = await page.getByTestId('settings-broker').inputValue();
+    expect(settingsBefore).toBe('http://wrong');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('settings-button').click();
+    await page.getByTestId('settings-name').fill('Renamed In Browser');
+    await page.getByTestId('settings-name').press('Enter');
+    await expect.poll(() => page.getByTestId('my-name').textContent(), { timeout: 30_000 }).toBe('Renamed In Browser');
     await page.close();
   });
 

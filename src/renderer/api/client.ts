@@ -35,10 +35,25 @@ export function chooseClient(): UiClient {
       transport: () => ({ state: 'open' }),
     };
   }
+  if (location.protocol === 'file:') return brokenBridge();
   const token = takeToken();
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api?token=${encodeURIComponent(token)}`;
   const ws = createWebSocketApi({ url });
   return { api: ws, mode: 'web', onTransport: ws.onTransport, transport: ws.transport };
+}
+
+/** Loaded from disk without the preload: nothing can reach the host, so say so instead of retrying. */
+function brokenBridge(): UiClient {
+  const reason = 'The Parley window started without its bridge to the app (preload script missing). Reinstall Parley or rebuild it with "npm run build".';
+  return {
+    api: {
+      call: () => Promise.reject(new ApiError('NO_BRIDGE', reason)),
+      on: () => () => {},
+    },
+    mode: 'electron',
+    onTransport: () => () => {},
+    transport: () => ({ state: 'rejected', reason }),
+  };
 }
 
 /**
