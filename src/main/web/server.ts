@@ -38,7 +38,7 @@ export interface WebServerOptions {
 
 export type WebRejectCode =
   | 'UNAUTHORIZED' | 'BAD_ORIGIN' | 'BAD_HOST' | 'BAD_JSON' | 'SCHEMA' | 'OVERSIZE' | 'BINARY'
-  | 'UNKNOWN_CALL' | 'BAD_ARGS' | 'BUSY' | 'HOST_ERROR' | 'SLOW_CONSUMER';
+  | 'UNKNOWN_CALL' | 'BAD_ARGS' | 'BUSY' | 'HOST_ERROR' | 'SLOW_CONSUMER' | 'PROTOCOL';
 
 export interface WebServerStats {
   connections: number;
@@ -164,7 +164,13 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
         },
       ).finally(() => { inFlight--; });
     });
-    ws.on('error', () => ws.terminate());
+    // ws reports frames it refuses to even read (over the hard limit, bad UTF-8, bad opcode) here
+    // and closes the connection itself.
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') reject('OVERSIZE', `frame above the hard limit of ${HARD_MAX_PAYLOAD} bytes`);
+      else reject('PROTOCOL', `${err.code ?? 'ws error'}: ${err.message.slice(0, 120)}`);
+      ws.terminate();
+    });
     ws.on('close', () => {
       stats.connections--;
       for (const off of unsubscribers) off();

@@ -150,6 +150,17 @@ describe('web server: frames', () => {
     const done = closed(ws);
     ws.send('x'.repeat(2 * 1024 * 1024));
     expect((await done).code).toBe(1009);
+    await expect.poll(() => server.stats().rejected.OVERSIZE).toBe(1);
+    const again = await authed();
+    expect(await roundTrip(again, JSON.stringify({ id: 1, call: 'whoami', args: {} }))).toMatchObject({ ok: true });
+  });
+
+  it('counts a frame that is not valid UTF-8 and keeps serving others', async () => {
+    const ws = await authed();
+    const done = closed(ws);
+    ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    expect((await done).code).toBe(1007);
+    await expect.poll(() => server.stats().rejected.PROTOCOL).toBe(1);
     const again = await authed();
     expect(await roundTrip(again, JSON.stringify({ id: 1, call: 'whoami', args: {} }))).toMatchObject({ ok: true });
   });
