@@ -104,11 +104,11 @@ export class MailboxClient {
   }
 
   /** Per-code rejection counters of one node (STATS op). */
-  async stats(addr: string): Promise<{ nodeId: string; role: string; term: number; rejects: Record<string, number> }> {
+  async stats(addr: string): Promise<{ nodeId: string; role: string; term: number; rejects: Record<string, number>; storage: { transactions: number; entries: number } }> {
     const conn = this.connection(addr);
     const reply = await conn.request(this.frame({ op: 'STATS' }), this.attemptTimeoutMs);
     if (!reply.ok) throw new MailboxError(String(reply.code) as MailboxErrorCode, String(reply.reason));
-    return reply as unknown as { nodeId: string; role: string; term: number; rejects: Record<string, number> };
+    return reply as unknown as { nodeId: string; role: string; term: number; rejects: Record<string, number>; storage: { transactions: number; entries: number } };
   }
 
   /** Asks the cluster to remove a node (it leaves through a configuration change). */

@@ -1,6 +1,6 @@
 // One pipelined request/reply TCP connection to a mailbox node (length-prefixed JSON frames).
 import net from 'node:net';
-import { FrameDecoder, encodeFrame } from './framing';
+import { FrameDecoder, writeFrame } from './framing';
 import { MAX_PEER_FRAME_BYTES, parseReply } from '../../shared/schemas/mailbox';
 
 export interface RawReply {
@@ -83,7 +83,7 @@ export class RequestConnection {
         reject(new RequestTimeoutError(timeoutMs));
       }, timeoutMs);
       this.pending.set(corr, { resolve, reject, timer });
-      this.socket.write(encodeFrame({ ...frame, corr }));
+      writeFrame(this.socket, { ...frame, corr });
     });
   }
 

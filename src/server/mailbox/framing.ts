@@ -16,6 +16,19 @@ export function encodeFrame(value: unknown): Buffer {
   return Buffer.concat([header, body]);
 }
 
+/**
+ * Writes a frame, coalescing every frame written to the same socket in this tick into one
+ * syscall (a Ready batch sends many messages per peer; replies to pipelined clients bunch up).
+ */
+export function writeFrame(socket: { cork(): void; uncork(): void; write(b: Buffer): boolean; writableCorked: number; destroyed: boolean }, value: unknown): void {
+  if (socket.destroyed) return;
+  if (socket.writableCorked === 0) {
+    socket.cork();
+    process.nextTick(() => socket.uncork());
+  }
+  socket.write(encodeFrame(value));
+}
+
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { RaftNode } from './core/node';
 import type { ConfChange, Entry, HardState, RaftMessage, Ready, RestoredState, Role, Snapshot } from './core/types';
 import { decodeConfigEntry } from './core/config';
-import { FrameDecoder, encodeFrame, type FrameEvent } from './framing';
+import { FrameDecoder, writeFrame, type FrameEvent } from './framing';
 import { PeerTransport } from './peer-transport';
 import { MailboxStorage, StorageCorruptError, type PersistBatch, type SyncMode } from './storage';
 import { EventLog } from './event-log';
@@ -529,9 +529,7 @@ export class MailboxNode {
     // The first frame decides: PEER_HELLO makes this a broker link, anything else a client.
     const decoder = new FrameDecoder(MAX_PEER_FRAME_BYTES);
     let decided = false;
-    const reply: Reply = (frame) => {
-      if (!socket.destroyed) socket.write(encodeFrame(frame));
-    };
+    const reply: Reply = (frame) => writeFrame(socket, frame);
     const onData = (chunk: Buffer): void => {
       const events = decoder.push(chunk);
       for (let step = events.next(); !step.done; step = events.next()) {
@@ -607,7 +605,9 @@ export class MailboxNode {
         return reply(this.ok(req.corr, { nodeId: this.id, term: this.term, leader, members: this.members() }));
       }
       case 'STATS':
-        return reply(this.ok(req.corr, { nodeId: this.id, rejects: this.rejects.snapshot(), role: this.role, term: this.term }));
+        return reply(
+          this.ok(req.corr, { nodeId: this.id, rejects: this.rejects.snapshot(), role: this.role, term: this.term, storage: { ...this.storage.counters } }),
+        );
       case 'CREATE_QUEUE':
         return this.proposeCommand(req.corr, { op: 'CREATE_QUEUE', queue: req.queue }, reply, (r) =>
           'error' in r ? this.err(req.corr, r.error, r.reason) : this.ok(req.corr),

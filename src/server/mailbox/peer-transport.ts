@@ -2,7 +2,7 @@
 // dials (and re-dials with backoff); the other side adopts the inbound connection after its
 // PEER_HELLO. Messages to a peer without a live link are dropped: Raft retransmits.
 import net from 'node:net';
-import { FrameDecoder, encodeFrame, type FrameEvent } from './framing';
+import { FrameDecoder, encodeFrame, writeFrame, type FrameEvent } from './framing';
 import { parseHostPort } from './connection';
 import { MAX_PEER_FRAME_BYTES, parsePeerFrame, type MailboxErrorCode, type PeerFrame } from '../../shared/schemas/mailbox';
 
@@ -58,7 +58,7 @@ export class PeerTransport {
   send(peer: string, frame: Record<string, unknown>): boolean {
     const socket = this.links.get(peer)?.socket;
     if (!socket || socket.destroyed) return false;
-    socket.write(encodeFrame(frame));
+    writeFrame(socket, frame);
     return true;
   }
 
@@ -134,9 +134,7 @@ export class PeerTransport {
   }
 
   private deliver(peer: string, socket: net.Socket, events: Iterator<FrameEvent>): void {
-    const reply = (frame: Record<string, unknown>): void => {
-      if (!socket.destroyed) socket.write(encodeFrame(frame));
-    };
+    const reply = (frame: Record<string, unknown>): void => writeFrame(socket, frame);
     for (let step = events.next(); !step.done; step = events.next()) {
       const ev = step.value;
       if (ev.kind === 'oversize') {

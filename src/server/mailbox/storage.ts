@@ -77,8 +77,13 @@ export class MailboxStorage {
   }
 
   /** Writes one batch atomically; returns after the commit is durable per the sync mode. */
+  /** group-commit effectiveness: transactions written and log entries they carried */
+  readonly counters = { transactions: 0, entries: 0 };
+
   persist(batches: PersistBatch[]): void {
     if (batches.length === 0) return;
+    this.counters.transactions++;
+    for (const b of batches) this.counters.entries += b.entries?.length ?? 0;
     const run = this.db.transaction((list: PersistBatch[]) => {
       for (const batch of list) this.applyBatch(batch);
     });

@@ -131,7 +131,15 @@ export const ReadReplySchema = z.union([
 ]);
 export const EmptyOkReplySchema = z.object({ ...okBase }).strict();
 export const StatsReplySchema = z
-  .object({ ...okBase, nodeId, rejects: z.record(z.string(), z.number().int().nonnegative()), role: z.string(), term: z.number().int() })
+  .object({
+    ...okBase,
+    nodeId,
+    rejects: z.record(z.string(), z.number().int().nonnegative()),
+    role: z.string(),
+    term: z.number().int(),
+    /** group commit: SQLite transactions written and log entries they carried */
+    storage: z.object({ transactions: z.number().int(), entries: z.number().int() }).strict(),
+  })
   .strict();
 export const JoinReplySchema = z.object({ ...okBase, members: z.array(MemberSchema).max(100) }).strict();
 

@@ -5,11 +5,12 @@ import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { LinkProxy } from '../../../src/server/mailbox/fault-proxy';
 import { MailboxClient } from '../../../src/server/mailbox/client';
 
-const REPO = resolve(__dirname, '../../..');
+const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const BIN = join(REPO, 'bin/parley.mjs');
 
 export async function freePort(): Promise<number> {
