@@ -7,7 +7,8 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: real brokers, WebRTC and Chromium under parallel load time out spuriously.
     maxWorkers: 2,
-    testTimeout: 60_000,
+    // Generous: multi-process WebRTC tests on a loaded 2-core machine; only there to stop hangs.
+    testTimeout: 180_000,
     hookTimeout: 60_000,
     reporters: ['default', 'json'],
     outputFile: { json: 'test-results/vitest.json' },

@@ -52,40 +52,48 @@ export async function runPeer(opts: PeerCliOptions): Promise<void> {
     if (quitting) return;
     quitting = true;
     await host.close();
-    if (reqId !== undefined || code === 0) write({ ok: true, ...(reqId !== undefined ? { reqId } : {}) });
+    write({ ok: true, ...(reqId !== undefined ? { reqId } : {}) });
     process.stdout.write('', () => process.exit(code));
   };
 
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  // Lines run one at a time, in order, so replies keep the order of requests.
+  // Each line starts as soon as it arrives, in order (so a burst of sends is saved in one group
+  // commit), while replies are written in request order.
   let chain = Promise.resolve();
   rl.on('line', (line) => {
     if (line.trim() === '') return;
-    chain = chain.then(() => handleLine(host, line, quit));
+    const reply = startLine(host, line);
+    chain = chain.then(async () => {
+      const r = await reply;
+      if (r === 'quit') await quit(0, lastReqId(line));
+      else write(r);
+    });
   });
   rl.on('close', () => void chain.then(() => quit(0)));
   process.on('SIGTERM', () => void quit(0));
   process.on('SIGINT', () => void quit(0));
 }
 
-async function handleLine(host: HostApi, line: string, quit: (code: number, reqId?: string | number) => Promise<void>): Promise<void> {
+/** Parses and starts one line; resolves to the reply to write, or 'quit'. */
+async function startLine(host: HostApi, line: string): Promise<Out | 'quit'> {
   const parsed = parseControlLine(line);
   if (!parsed.ok) {
-    write({ ok: false, ...(parsed.reqId !== undefined ? { reqId: parsed.reqId } : {}), error: { code: parsed.code, message: parsed.message } });
-    return;
+    return { ok: false, ...(parsed.reqId !== undefined ? { reqId: parsed.reqId } : {}), error: { code: parsed.code, message: parsed.message } };
   }
   const { op } = parsed;
+  if (op.op === 'quit') return 'quit';
   const tag = op.reqId !== undefined ? { reqId: op.reqId } : {};
-  if (op.op === 'quit') {
-    await quit(0, op.reqId ?? '');
-    return;
-  }
   try {
-    write({ ok: true, ...tag, ...(await runOp(host, op)) });
+    return { ok: true, ...tag, ...(await runOp(host, op)) };
   } catch (err) {
     const e = err as { code?: string; message?: string };
-    write({ ok: false, ...tag, error: { code: e.code ?? 'FAILED', message: e.message ?? String(err) } });
+    return { ok: false, ...tag, error: { code: e.code ?? 'FAILED', message: e.message ?? String(err) } };
   }
+}
+
+function lastReqId(line: string): string | number | undefined {
+  const parsed = parseControlLine(line);
+  return parsed.ok ? parsed.op.reqId : undefined;
 }
 
 async function runOp(host: HostApi, op: Exclude<ControlOp, { op: 'quit' }>): Promise<Out> {

@@ -34,7 +34,9 @@ export class HeadlessPeer {
   readonly exited: Promise<number | null>;
 
   private constructor(readonly opts: PeerOptions) {
-    const args = [BIN, 'peer', '--profile', opts.profile, '--json'];
+    // PARLEY_PEER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the peers.
+    const nodeArgs = (process.env.PARLEY_PEER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const args = [...nodeArgs, BIN, 'peer', '--profile', opts.profile, '--json'];
     if (opts.name) args.push('--name', opts.name);
     if (opts.broker) args.push('--broker', opts.broker);
     args.push(...(opts.extraArgs ?? []));

@@ -17,10 +17,17 @@ export interface ContactsDeps {
 }
 
 export class Contacts {
-  constructor(private readonly deps: ContactsDeps) {}
+  /** Accepted userIds, asked for on every received frame; rebuilt whenever a contact changes. */
+  private acceptedCache: Set<string> | null = null;
+
+  constructor(private readonly deps: ContactsDeps) {
+    const onChanged = deps.onChanged;
+    this.deps = { ...deps, onChanged: () => { this.acceptedCache = null; onChanged(); } };
+  }
 
   isAccepted(userId: string): boolean {
-    return this.deps.store.getContact(userId)?.state === 'accepted';
+    this.acceptedCache ??= new Set(this.accepted());
+    return this.acceptedCache.has(userId);
   }
 
   accepted(): string[] {

@@ -15,13 +15,14 @@ import type { RejectCounter } from '../../shared/errors';
 import type { Identity } from '../../shared/identity';
 import { randomId } from '../../shared/ids';
 import { ReplayGuard } from '../../shared/replay';
-import { parseDataChannelBody } from '../../shared/schemas/datachannel';
+import { MAX_ACK_BATCH, parseDataChannelBody } from '../../shared/schemas/datachannel';
 import type { Store } from '../store/types';
 import type { MeshLike } from './transport';
 
 /** Above this many buffered bytes the flush pauses and polls (wrtc fires no bufferedamountlow). */
 const HIGH_WATER_BYTES = 1 << 20;
 const FLOW_POLL_MS = 5;
+const ROOM_CHECK_EVERY = 32;
 const RETRY_BASE_MS = 2_000;
 const RETRY_CAP_MS = 60_000;
 
@@ -48,10 +49,13 @@ export class Delivery {
   /** This process's view of when each sent message is due again (the DB copy is written in batches). */
   private readonly nextAttempt = new Map<string, number>();
   private readonly pendingWrites = new Map<string, PendingWrite>();
-  private writeScheduled = false;
+  private turnScheduled = false;
+  private readonly outgoing: PendingSend[] = [];
+  private readonly incoming: Envelope<{ text: string; sentAt?: number }>[] = [];
   private retryTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private lastSentTs = 0;
+  private sendsSinceRoomCheck = 0;
 
   constructor(private readonly deps: DeliveryDeps) {
     this.now = deps.now ?? Date.now;
@@ -65,30 +69,56 @@ export class Delivery {
   stop(): void {
     this.closed = true;
     if (this.retryTimer) clearInterval(this.retryTimer);
-    this.flushWrites();
+    this.runTurn();
   }
 
-  send(to: string, text: string): ChatMessage {
+  /**
+   * Saves the message (local first) and sends it when a channel is open. Saves of one event-loop
+   * turn share one transaction (group commit); the promise resolves once the message is on disk.
+   */
+  send(to: string, text: string): Promise<ChatMessage> {
     // Strictly increasing per sender, so two messages written in the same millisecond keep
     // their order on every device (conversations sort by ts, then sender, then id).
     const ts = Math.max(this.now(), this.lastSentTs + 1);
     this.lastSentTs = ts;
     const message: ChatMessage = { id: randomId(), from: this.deps.identity.userId, to, text, ts, status: 'pending' };
-    const storedBody = JSON.stringify({ text, sentAt: message.ts });
-    this.deps.store.saveOutgoing(
-      { id: message.id, peer: to, sender: message.from, recipient: to, text, ts: message.ts },
-      storedBody,
-      0,
-    );
-    this.deps.onMessage(message);
-    // Fast path: nothing queued ahead of it and the channel is open, so send it now instead of
-    // rescanning the outbox for every message of a burst.
-    if (!this.flushing.has(to) && !this.backlog.has(to) && this.deps.mesh.state(to) === 'CONNECTED'
-        && this.deps.mesh.bufferedAmount(to) <= HIGH_WATER_BYTES) {
-      if (this.transmit(to, message.id, storedBody, 0)) return message;
+    return new Promise((resolve, reject) => {
+      this.outgoing.push({ message, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private saveOutgoingBatch(batch: PendingSend[]): void {
+    try {
+      this.deps.store.transaction(() => {
+        for (const { message: m } of batch) {
+          this.deps.store.saveOutgoing({ id: m.id, peer: m.to, sender: m.from, recipient: m.to, text: m.text, ts: m.ts }, storedBodyOf(m), 0);
+        }
+      });
+    } catch (err) {
+      for (const p of batch) p.reject(err as Error);
+      return;
     }
-    void this.flush(to);
-    return message;
+    for (const { message, resolve } of batch) {
+      this.deps.onMessage(message);
+      resolve(message);
+      const to = message.to;
+      // Fast path: nothing queued ahead of it and the channel is open, so send it now instead
+      // of rescanning the outbox for every message of a burst.
+      if (!this.flushing.has(to) && !this.backlog.has(to) && this.deps.mesh.state(to) === 'CONNECTED'
+          && this.channelHasRoom(to) && this.transmit(to, message.id, storedBodyOf(message), 0)) continue;
+      void this.flush(to);
+    }
+  }
+
+  /**
+   * Reading bufferedAmount crosses into native code, so the fast path looks only every
+   * ROOM_CHECK_EVERY sends; that many small frames are far below the high-water mark.
+   */
+  private channelHasRoom(peer: string): boolean {
+    if (++this.sendsSinceRoomCheck < ROOM_CHECK_EVERY) return true;
+    this.sendsSinceRoomCheck = 0;
+    return this.deps.mesh.bufferedAmount(peer) <= HIGH_WATER_BYTES;
   }
 
   /** Channel (re)opened: everything queued for the peer goes out again, in order. */
@@ -169,7 +199,7 @@ export class Delivery {
       return;
     }
     if (env.type === 'CHAT_MESSAGE') this.onChat(env as Envelope<{ text: string; sentAt?: number }>);
-    else if (env.type === 'ACK') this.onAck(env as Envelope<{ msgId: string }>);
+    else if (env.type === 'ACK') this.onAck(env as Envelope<{ msgId?: string; msgIds?: string[] }>);
   }
 
   private onChat(env: Envelope<{ text: string; sentAt?: number }>): void {
@@ -177,25 +207,48 @@ export class Delivery {
       this.deps.rejects.count('UNAUTHORIZED', `chat message from non-contact ${env.from.slice(0, 8)}`, 'datachannel');
       return;
     }
-    const message: ChatMessage = {
-      id: env.id, from: env.from, to: env.to, text: env.body.text, ts: env.body.sentAt ?? env.ts, status: 'delivered',
-    };
-    const { inserted } = this.deps.store.insertMessage({
-      id: message.id, peer: env.from, sender: env.from, recipient: env.to, text: message.text, ts: message.ts,
-      status: 'delivered', receivedAt: this.now(),
-    });
-    if (inserted) this.deps.onMessage(message);
-    const ack = signEnvelope({ type: 'ACK', to: env.from, body: { msgId: env.id } }, this.deps.identity, this.deps.signer);
-    this.deps.mesh.send(env.from, encodeEnvelope(ack));
+    this.incoming.push(env);
+    this.schedule();
   }
 
-  private onAck(env: Envelope<{ msgId: string }>): void {
-    const msg = this.deps.store.getMessage(env.body.msgId);
-    if (!msg || msg.recipient !== env.from) {
-      this.deps.rejects.count('UNAUTHORIZED', `ACK for a message not sent to ${env.from.slice(0, 8)}`, 'datachannel');
-      return;
+  /** Stores a turn's incoming messages in one transaction, then shows the new ones and ACKs all. */
+  private storeIncomingBatch(batch: Envelope<{ text: string; sentAt?: number }>[]): void {
+    const receivedAt = this.now();
+    const fresh: ChatMessage[] = [];
+    this.deps.store.transaction(() => {
+      for (const env of batch) {
+        const message: ChatMessage = { id: env.id, from: env.from, to: env.to, text: env.body.text, ts: env.body.sentAt ?? env.ts, status: 'delivered' };
+        const { inserted } = this.deps.store.insertMessage({
+          id: message.id, peer: env.from, sender: env.from, recipient: env.to, text: message.text, ts: message.ts, status: 'delivered', receivedAt,
+        });
+        if (inserted) fresh.push(message);
+      }
+    });
+    for (const m of fresh) this.deps.onMessage(m);
+    // One signed ACK per sender and batch; a duplicate is ACKed again (its first ACK may be lost).
+    const idsBySender = new Map<string, string[]>();
+    for (const env of batch) {
+      const ids = idsBySender.get(env.from) ?? [];
+      ids.push(env.id);
+      idsBySender.set(env.from, ids);
     }
-    this.onDelivered(msg.id);
+    for (const [sender, ids] of idsBySender) {
+      for (let i = 0; i < ids.length; i += MAX_ACK_BATCH) {
+        const ack = signEnvelope({ type: 'ACK', to: sender, body: { msgIds: ids.slice(i, i + MAX_ACK_BATCH) } }, this.deps.identity, this.deps.signer);
+        this.deps.mesh.send(sender, encodeEnvelope(ack));
+      }
+    }
+  }
+
+  private onAck(env: Envelope<{ msgId?: string; msgIds?: string[] }>): void {
+    for (const id of env.body.msgIds ?? (env.body.msgId ? [env.body.msgId] : [])) {
+      const msg = this.deps.store.getMessage(id);
+      if (!msg || msg.recipient !== env.from) {
+        this.deps.rejects.count('UNAUTHORIZED', `ACK for a message not sent to ${env.from.slice(0, 8)}`, 'datachannel');
+        continue;
+      }
+      this.onDelivered(msg.id);
+    }
   }
 
   private onDelivered(id: string): void {
@@ -208,14 +261,24 @@ export class Delivery {
     const prev = this.pendingWrites.get(id);
     if (prev?.status === 'delivered') return;
     this.pendingWrites.set(id, { ...prev, ...write });
-    if (!this.writeScheduled) {
-      this.writeScheduled = true;
-      setImmediate(() => this.flushWrites());
-    }
+    this.schedule();
+  }
+
+  /** One batch per event-loop turn: saves of new messages, stores of received ones, status writes. */
+  private schedule(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(() => this.runTurn());
+  }
+
+  private runTurn(): void {
+    this.turnScheduled = false;
+    if (this.outgoing.length > 0) this.saveOutgoingBatch(this.outgoing.splice(0));
+    if (this.incoming.length > 0) this.storeIncomingBatch(this.incoming.splice(0));
+    this.flushWrites();
   }
 
   private flushWrites(): void {
-    this.writeScheduled = false;
     if (this.pendingWrites.size === 0) return;
     const batch = [...this.pendingWrites];
     this.pendingWrites.clear();
@@ -235,6 +298,11 @@ export class Delivery {
 }
 
 interface PendingWrite { status?: MessageStatus; nextAttemptAt?: number }
+interface PendingSend { message: ChatMessage; resolve: (m: ChatMessage) => void; reject: (e: Error) => void }
+
+function storedBodyOf(m: ChatMessage): string {
+  return JSON.stringify({ text: m.text, sentAt: m.ts });
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -21,7 +21,8 @@ import { TypedEvents } from './events';
 import { loadOrCreateIdentity, type LoadedIdentity, type SecretWrapper } from './keystore';
 import { EMBEDDED_BROKER_URL, ensureEmbeddedBroker } from './embedded-servers';
 import { PresenceTracker } from './presence';
-import type { MeshFactory, MeshLike, SignalKind } from './transport';
+import type { MeshFactory, MeshLike } from './transport';
+import { fromWireSignal, toWireSignal } from './wire-signal';
 
 export interface HostOptions {
   profileDir: string;
@@ -228,7 +229,7 @@ class Host implements HostApi {
     return this.dispatch(call, args) as ApiResults[C];
   }
 
-  private dispatch(call: ApiCall, raw: unknown): ApiResults[ApiCall] {
+  private dispatch(call: ApiCall, raw: unknown): ApiResults[ApiCall] | Promise<ApiResults[ApiCall]> {
     switch (call) {
       case 'whoami':
         return { userId: this.userId, deviceId: this.deviceId, name: this.settings.displayName };
@@ -260,7 +261,7 @@ class Host implements HostApi {
       case 'messages.send': {
         const args = raw as ApiArgs<'messages.send'>;
         if (!this.contacts.isAccepted(args.to)) throw new HostCallError('NOT_A_CONTACT', 'You can only message accepted contacts. Add them first and wait for them to accept.');
-        return { id: this.delivery.send(args.to, args.text).id };
+        return this.delivery.send(args.to, args.text).then((m) => ({ id: m.id }));
       }
       case 'chat.setOpen': {
         const args = raw as ApiArgs<'chat.setOpen'>;
@@ -290,23 +291,6 @@ class Host implements HostApi {
     await this.embeddedBroker?.close();
     this.store.close();
   }
-}
-
-/**
- * On the wire an offer/answer carries only the SDP text (its type is the topic); the mesh speaks
- * RTCSessionDescriptionInit. Anything else passes through and is validated by the receiver.
- */
-function toWireSignal<K extends SignalKind>(kind: K, payload: unknown): SignalingBodies[K] {
-  if (kind !== 'iceCandidate') {
-    const desc = (payload as { sdp?: { sdp?: unknown } }).sdp;
-    return { sdp: typeof desc?.sdp === 'string' ? desc.sdp : '' } as SignalingBodies[K];
-  }
-  return payload as SignalingBodies[K];
-}
-
-function fromWireSignal(kind: SignalKind, body: unknown): unknown {
-  if (kind === 'iceCandidate') return body;
-  return { sdp: { type: kind, sdp: (body as { sdp: string }).sdp } };
 }
 
 function toChatMessage(m: StoredMessage): ChatMessage {

@@ -15,6 +15,7 @@ export const MAX_STORED_SEALED_CHARS = 48 * 1024;
 /** An encoded inner envelope carried by RELAY; the outer envelope limit still applies. */
 export const MAX_RELAYED_FRAME_CHARS = 56 * 1024;
 export const MAX_NETWORK_STATE_PEERS = 256;
+export const MAX_ACK_BATCH = 512;
 
 const zSha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex digest');
 
@@ -25,7 +26,9 @@ export const dataChannelSchemas = {
     sentAt: zTimestampMs.optional(),
     replyTo: zIdString.optional(),
   }),
-  ACK: z.strictObject({ msgId: zIdString }),
+  /** One id (seed 004's form) or a batch: a receiver ACKs everything it stored in one turn at once. */
+  ACK: z.strictObject({ msgId: zIdString.optional(), msgIds: z.array(zIdString).min(1).max(MAX_ACK_BATCH).optional() })
+    .refine((b) => (b.msgId === undefined) !== (b.msgIds === undefined), 'exactly one of msgId or msgIds'),
   PEER_QUERY: z.strictObject({ lookingFor: zUserIdString, requestId: zIdString }),
   PEER_FOUND: z.strictObject({
     userId: zUserIdString,
