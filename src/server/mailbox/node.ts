@@ -122,9 +122,15 @@ export class MailboxNode {
     }
     this.advertised.set(this.id, this.selfAddr);
 
+    // A rejoin interrupted by a restart resumes: still no votes until promoted again.
+    if (this.storage.getMeta('needsRejoin') === '1') this.recovering = true;
+    if (this.recovering) this.storage.persist([{ meta: { needsRejoin: '1' } }]);
     const fresh = restored.hardState.term === 0 && restored.entries.length === 0 && !restored.snapshot;
-    this.joining = fresh && ((this.opts.join?.length ?? 0) > 0 || this.recovering);
-    const voters = this.joining ? [] : [this.id, ...this.opts.peers.map((p) => p.id)];
+    const joiner = (this.opts.join?.length ?? 0) > 0 || this.recovering;
+    this.joining = joiner && (fresh || this.recovering);
+    // A joiner never bootstraps a configuration of its own (it would elect itself): it takes the
+    // cluster's from the leader's log or snapshot.
+    const voters = joiner ? [] : [this.id, ...this.opts.peers.map((p) => p.id)];
     this.raft = new RaftNode({
       id: this.id,
       voters,
@@ -315,6 +321,7 @@ export class MailboxNode {
     }
     if (this.recovering && st.voters.includes(this.id) && this.applied > 0) {
       this.recovering = false;
+      this.storage.persist([{ meta: { needsRejoin: '0' } }]);
       this.events.record({ event: 'member', term: st.term, role, leader, detail: 'recovered' });
     }
   }

@@ -1,6 +1,7 @@
 // `parley mailbox client --json`: one JSON request per stdin line, one JSON reply per stdout line.
-// Requests run concurrently; each reply echoes the request's `reqId` (for `append` it is also the
-// de-duplication id reused on every retry).
+// Requests run one after another in input order (a script's read sees its earlier append); each
+// reply echoes the request's `reqId` (for `append` it is also the de-duplication id reused on
+// every retry).
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { MailboxClient, MailboxError } from './client';
@@ -46,11 +47,11 @@ async function execute(client: MailboxClient, req: Line): Promise<Record<string,
 export async function runMailboxClient(opts: { seeds: string[]; clusterId?: string; timeoutMs: number; clientId?: string }): Promise<void> {
   const client = new MailboxClient({ seeds: opts.seeds, clusterId: opts.clusterId, timeoutMs: opts.timeoutMs, clientId: opts.clientId });
   write({ event: 'ready', seeds: opts.seeds });
-  const inflight = new Set<Promise<void>>();
+  let chain: Promise<void> = Promise.resolve();
   const rl = createInterface({ input: process.stdin });
   let quitting = false;
   const finish = async (): Promise<void> => {
-    await Promise.allSettled([...inflight]);
+    await chain;
     client.close();
     process.exit(0);
   };
@@ -60,32 +61,34 @@ export async function runMailboxClient(opts: { seeds: string[]; clusterId?: stri
     try {
       raw = JSON.parse(text);
     } catch (err) {
-      write({ ok: false, error: { code: 'BAD_JSON', message: err instanceof Error ? err.message : String(err) } });
+      const message = err instanceof Error ? err.message : String(err);
+      chain = chain.then(() => write({ ok: false, error: { code: 'BAD_JSON', message } }));
       return;
     }
     const parsed = line.safeParse(raw);
     if (!parsed.success) {
       const reqId = (raw as { reqId?: unknown } | null)?.reqId;
-      write({ ok: false, ...(typeof reqId === 'string' ? { reqId } : {}), error: { code: 'SCHEMA', message: parsed.error.issues[0]?.message ?? 'invalid request' } });
+      const message = parsed.error.issues[0]?.message ?? 'invalid request';
+      chain = chain.then(() => write({ ok: false, ...(typeof reqId === 'string' ? { reqId } : {}), error: { code: 'SCHEMA', message } }));
       return;
     }
     const req = parsed.data;
     const echo = req.reqId === undefined ? {} : { reqId: req.reqId };
     if (req.op === 'quit') {
       quitting = true;
-      write({ ok: true, ...echo });
+      chain = chain.then(() => write({ ok: true, ...echo }));
       void finish();
       return;
     }
-    const p = execute(client, req)
-      .then((reply) => write({ ...reply, ...echo }))
-      .catch((err: unknown) => {
-        const code = err instanceof MailboxError ? err.code : 'INTERNAL';
-        const unknownOutcome = err instanceof MailboxError && err.outcomeUnknown;
-        write({ ok: false, ...echo, error: { code, message: err instanceof Error ? err.message : String(err), outcomeUnknown: unknownOutcome } });
-      })
-      .finally(() => inflight.delete(p));
-    inflight.add(p);
+    chain = chain.then(() =>
+      execute(client, req)
+        .then((reply) => write({ ...reply, ...echo }))
+        .catch((err: unknown) => {
+          const code = err instanceof MailboxError ? err.code : 'INTERNAL';
+          const outcomeUnknown = err instanceof MailboxError && err.outcomeUnknown;
+          write({ ok: false, ...echo, error: { code, message: err instanceof Error ? err.message : String(err), outcomeUnknown } });
+        }),
+    );
   });
   rl.on('close', () => void finish());
 }
