@@ -72,6 +72,8 @@ describe.each(BROKER_KINDS)('hostile signaling input over %s', (kind) => {
     a.sig.send(bUser, 'offer', { sdp: 'genuine offer' });
     await eventually(() => b.messages.filter((m) => m.type === 'offer').length, (n) => n === 1, 20_000, 'the genuine offer');
     const genuine = (await eventually(() => captured.find((c) => c.topic === inbox('offer')), (c) => c !== undefined, 10_000, 'capture'))!;
+    // B must already hold A's current broadcast status (the precondition of the 'old presence' case).
+    await eventually(() => b.messages.some((m) => m.channel === 'presenceTopic' && m.from === aUser), (seen) => seen, 20_000, 'B to accept A\'s status');
     const messagesBefore = b.messages.length;
     const expected: RejectCode[] = [];
     const brokerRefusals: string[] = [];
@@ -116,11 +118,12 @@ describe.each(BROKER_KINDS)('hostile signaling input over %s', (kind) => {
 
     await eventually(() => b.rejected.length, (n) => n >= expected.length, 30_000, `B to reject ${expected.length} inputs`);
     await sleep(300); // anything else would show up now
-    expect(b.rejected.map((r) => r.code).sort()).toEqual([...expected].sort());
+    const diagnostics = JSON.stringify({ rejected: b.rejected.map((r) => `${r.code}: ${r.reason}`), emitted: b.messages.slice(messagesBefore), brokerRefusals });
+    expect(b.rejected.map((r) => r.code).sort(), diagnostics).toEqual([...expected].sort());
     for (const code of new Set(expected)) {
       expect(b.sig.stats().rejected[`mqtt:${code}`], code).toBe(expected.filter((c) => c === code).length);
     }
-    expect(b.messages.length, 'nothing hostile was emitted').toBe(messagesBefore);
+    expect(b.messages.length, `nothing hostile was emitted: ${diagnostics}`).toBe(messagesBefore);
     if (kind === 'mosquitto') {
       expect(brokerRefusals).toEqual([]);
       expect(expected).toEqual(expect.arrayContaining(['BAD_SIGNATURE', 'WRONG_RECIPIENT', 'REPLAY', 'BAD_JSON', 'OVERSIZE', 'UNKNOWN_TYPE']));
