@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailboxClient } from '../../../src/server/mailbox/client';
 import { TestCluster, sleep } from './cluster';
+import { MailboxError } from '../../../src/server/mailbox/client';
 import { runUnderLoad } from './workload';
 
 describe('mailbox cluster: partitions', () => {
@@ -34,10 +35,26 @@ describe('mailbox cluster: partitions', () => {
   });
 
   it('isolated leader: the majority elects a new one, the old one steps down and serves nothing stale', async () => {
-    const r = await runUnderLoad(cluster, async () => {
+    let isolatedStatus = '';
+    const r = await runUnderLoad(cluster, async (w) => {
       const leader = await cluster.leader(probe);
       const others = ids.filter((id) => id !== leader);
       cluster.partition([leader], others);
+      // A client that can only reach the isolated leader: its append must not be acknowledged.
+      const cut = new MailboxClient({ seeds: [cluster.addr(leader)], clusterId: cluster.clusterId, timeoutMs: 1500, attemptTimeoutMs: 700 });
+      const queue = w.opts.queues[0]!;
+      const rec = { queue, clientId: cut.clientId, reqId: `isolated-${Date.now()}`, data: `isolated-payload-${Date.now()}`, status: 'unknown' as 'ok' | 'failed' | 'unknown', seq: undefined as number | undefined };
+      try {
+        rec.seq = (await cut.append(queue, rec.data, rec.reqId)).seq;
+        rec.status = 'ok';
+      } catch (err) {
+        rec.status = err instanceof MailboxError && !err.outcomeUnknown ? 'failed' : 'unknown';
+      } finally {
+        cut.close();
+      }
+      // the audit resolves it: unknown -> retried with the same reqId (exactly once), failed -> never visible
+      w.appends.push(rec);
+      isolatedStatus = rec.status;
       const next = await cluster.leader(probe, others);
       expect(next).not.toBe(leader);
       await sleep(1500);
@@ -46,6 +63,8 @@ describe('mailbox cluster: partitions', () => {
       cluster.healAll();
     });
     expect(r.acked).toBeGreaterThan(0);
+    expect(isolatedStatus, 'the isolated leader acknowledged an append without a majority').not.toBe('ok');
+    expect(isolatedStatus).not.toBe('');
   });
 
   it('bridge: leader and one follower lose their direct link, the third node sees both', async () => {

@@ -179,7 +179,7 @@ export async function checkHistory(w: Workload, seeds: string[], clusterId: stri
  */
 export async function runUnderLoad(
   cluster: { seeds: string[]; clusterId: string; leadersPerTerm(): Map<number, Set<string>> },
-  fault: () => Promise<void>,
+  fault: (w: Workload) => Promise<void>,
   opts: { settleMs?: number; writers?: number; expectProgress?: boolean } = {},
 ): Promise<{ acked: number; total: number }> {
   const tag = (): string => Math.random().toString(36).slice(2, 10);
@@ -188,7 +188,7 @@ export async function runUnderLoad(
   w.start();
   try {
     await sleep(1000);
-    await fault();
+    await fault(w);
     const before = w.ackedCount();
     await sleep(opts.settleMs ?? 2000);
     if ((opts.expectProgress ?? true) && w.ackedCount() <= before) {
