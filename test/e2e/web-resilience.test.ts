@@ -82,8 +82,15 @@ describe('web UI resilience', () => {
 
     // Bob comes back on the same profile: the three arrive once each, in order, and turn delivered.
     bob = await HeadlessPeer.start({ profile: bobProfile, broker: BROKER, name: 'Bob' });
-    for (const text of ['while away 1', 'while away 2', 'while away 3']) {
-      await expect.poll(() => statusOf(page, text), { timeout: 120_000 }).toBe('delivered');
+    const restarted = bob;
+    try {
+      for (const text of ['while away 1', 'while away 2', 'while away 3']) {
+        await expect.poll(() => statusOf(page, text), { timeout: 120_000 }).toBe('delivered');
+      }
+    } catch (err) {
+      await screenshot(page, 'resilience-not-delivered');
+      const seen = restarted.lines.filter((l) => l.event === 'connection' || l.event === 'message').slice(-10);
+      throw new Error(`${(err as Error).message}\nAlice's peer state: ${await peerState.textContent()}\nBob's last events: ${JSON.stringify(seen)}\nAlice stderr: ${alice.stderr().slice(-1500)}`);
     }
     const received = (await messagesWith(bob, alice.userId)).filter((m) => m.text.startsWith('while away')).map((m) => m.text);
     expect(received).toEqual(['while away 1', 'while away 2', 'while away 3']);
