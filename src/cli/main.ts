@@ -47,16 +47,8 @@ program
     await runWeb(o);
   });
 
-program
-  .command('server')
-  .description('start the embedded servers on loopback and print one JSON ready line')
-  .option('--mqtt <port>', 'MQTT TCP port (0 = free port)', positiveInt, 0)
-  .option('--mqtt-ws <port>', 'MQTT over WebSocket port', positiveInt, 0)
-  .option('--data <dir>', 'data directory')
-  .action(async (o: { mqtt: number; mqttWs: number; data?: string }) => {
-    const { runServer } = await import('./server');
-    await runServer(o);
-  });
+const { registerServerCommand } = await import('../server/server');
+registerServerCommand(program);
 
 const { registerMailboxCommands } = await import('./mailbox');
 registerMailboxCommands(program);

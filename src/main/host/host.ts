@@ -20,7 +20,7 @@ import { Delivery } from './delivery';
 import { TypedEvents } from './events';
 import { loadOrCreateIdentity, type LoadedIdentity, type SecretWrapper } from './keystore';
 import { EMBEDDED_BROKER_URL, ensureEmbeddedBroker } from './embedded-servers';
-import { PresenceTracker } from './presence';
+import { PresenceTracker } from '../signaling/presence';
 import type { MeshFactory, MeshLike } from './transport';
 import { fromWireSignal, toWireSignal } from './wire-signal';
 
@@ -98,8 +98,7 @@ class Host implements HostApi {
       onRequest: (userId, name) => this.events.emit('contactRequest', { userId, name }),
       onAccepted: (userId) => {
         this.events.emit('contactAccepted', { userId, name: store.getContact(userId)?.name ?? shortName(userId) });
-        this.signaling.watchPresence([userId]);
-        this.presence.announceTo(userId);
+        this.presence.track(userId);
         this.mesh.connect(userId);
       },
       onChanged: () => this.events.emit('contactsChanged', {}),
@@ -111,16 +110,15 @@ class Host implements HostApi {
       onStatus: (id, status) => this.events.emit('status', { id, status }),
     });
     this.presence = new PresenceTracker({
-      store,
-      contacts: () => this.contacts.accepted(),
-      send: (to, type, body) => this.signaling.send(to, type, body),
-      onChange: (userId, presence) => {
-        this.events.emit('presence', { userId, presence });
-        // A contact that just came online is worth a fresh connection attempt.
-        if (presence !== 'offline' && this.mesh.state(userId) !== 'CONNECTED') this.reconnect(userId);
-      },
+      signaling: this.signaling,
       heartbeatMs: opts.presence?.heartbeatMs,
-      offlineAfterMs: opts.presence?.offlineAfterMs,
+      timeoutMs: opts.presence?.offlineAfterMs,
+    });
+    this.presence.on('presence', ({ userId, presence }) => {
+      store.setPresence(userId, presence, Date.now());
+      this.events.emit('presence', { userId, presence });
+      // A contact that just came online is worth a fresh connection attempt.
+      if (presence !== 'offline' && this.mesh.state(userId) !== 'CONNECTED') this.reconnect(userId);
     });
   }
 
@@ -136,7 +134,10 @@ class Host implements HostApi {
     this.store.saveIdentityRow({ userId: this.userId, deviceId: this.deviceId, displayName: this.settings.displayName, createdAt: Date.now() });
     this.wireSignaling();
     this.wireMesh();
-    this.signaling.watchPresence(this.contacts.accepted());
+    for (const userId of this.contacts.accepted()) {
+      this.store.setPresence(userId, 'offline', this.store.getContact(userId)?.lastSeen ?? null);
+      this.presence.track(userId);
+    }
     this.signaling.start();
     this.delivery.start();
     this.presence.start();
@@ -161,10 +162,7 @@ class Host implements HostApi {
     this.signaling.on('state', ({ state, attempt }) => {
       this.signalingState = state;
       this.events.emit('signaling', { state, attempt });
-      if (state === 'connected') {
-        this.presence.announceAll();
-        this.contacts.resendOutgoing();
-      }
+      if (state === 'connected') this.contacts.resendOutgoing();
     });
     this.signaling.on('rejected', ({ code, reason }) => this.rejects.count(code, reason, 'signaling'));
     this.signaling.on('message', (m) => {
@@ -185,13 +183,9 @@ class Host implements HostApi {
       }
       switch (m.type) {
         case 'offer': case 'answer': case 'iceCandidate':
-          this.presence.onActivity(m.from);
           void this.mesh.handleSignal(m.from, m.type, fromWireSignal(m.type, m.body)).catch((err: Error) => {
             this.rejects.count('SCHEMA', `signal ${m.type}: ${err.message}`, 'signaling');
           });
-          return;
-        case 'presence': case 'chatPresence': case 'heartbeat':
-          this.presence.onSignal(m.from, m.type, m.body);
           return;
       }
     });
@@ -205,7 +199,6 @@ class Host implements HostApi {
     });
     this.mesh.on('open', (userId) => {
       this.store.recordRouteSuccess(userId, 'direct');
-      this.presence.onActivity(userId);
       this.delivery.onChannelOpen(userId);
     });
     this.mesh.on('frame', (userId, frame) => this.delivery.onFrame(userId, frame));
@@ -265,7 +258,8 @@ class Host implements HostApi {
       }
       case 'chat.setOpen': {
         const args = raw as ApiArgs<'chat.setOpen'>;
-        this.presence.setChatOpen(args.userId, args.open);
+        if (args.open) this.presence.openChat(args.userId);
+        else this.presence.closeChat(args.userId);
         return { ok: true };
       }
       case 'connection.retry': {
@@ -285,7 +279,7 @@ class Host implements HostApi {
   async close(): Promise<void> {
     clearInterval(this.requestTimer);
     this.delivery.stop();
-    await this.presence.stop();
+    this.presence.stop();
     this.mesh.close();
     await this.signaling.stop();
     await this.embeddedBroker?.close();
