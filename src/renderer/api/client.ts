@@ -78,7 +78,7 @@ export function wrapPreloadBridge(bridge: PreloadBridge): ParleyApi {
       } catch (err) {
         const text = err instanceof Error ? err.message : String(err);
         // Electron prefixes "Error invoking remote method 'parley:call': Error: ".
-        const match = /([A-Z][A-Z_]+): (.*)$/s.exec(text);
+        const match = /^(?:.*?Error: )?([A-Z][A-Z0-9_]+): (.*)$/s.exec(text);
         throw match ? new ApiError(match[1] ?? 'ERROR', match[2] ?? text) : new ApiError('ERROR', text);
       }
     },
