@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import fc from 'fast-check';
 import { CLOSE_BAD_ORIGIN, CLOSE_UNAUTHORIZED, startWebServer, type WebServer } from '../../../src/main/web/server';
 import { FAKE_USER_ID, FakeHost } from './fake-host';
 
@@ -220,6 +221,24 @@ describe('web server: frames', () => {
     const rejected = Object.values(server.stats().rejected).reduce((a, b) => a + (b ?? 0), 0);
     expect(rejected).toBe(200);
     expect(await roundTrip(ws, JSON.stringify({ id: 7, call: 'whoami', args: {} }))).toMatchObject({ id: 7, ok: true });
+  });
+});
+
+describe('web server: property', () => {
+  it('answers any JSON value, and any {id, call, args} shape, with exactly one typed reply', async () => {
+    const ws = await authed();
+    const known = new Set(['BAD_JSON', 'SCHEMA', 'UNKNOWN_CALL', 'BAD_ARGS', 'NOT_IMPLEMENTED', 'OVERSIZE']);
+    const callNames = fc.oneof(fc.constantFrom('whoami', 'messages.send', 'contacts.add', 'settings.update', 'status'), fc.string());
+    const frames = fc.oneof(
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.record({ id: fc.oneof(fc.integer(), fc.string({ minLength: 1, maxLength: 64 })), call: callNames, args: fc.jsonValue() }).map((v) => JSON.stringify(v)),
+    );
+    await fc.assert(fc.asyncProperty(frames, async (frame) => {
+      const reply = await roundTrip(ws, frame);
+      expect(typeof reply.ok).toBe('boolean');
+      if (!reply.ok) expect(known.has(reply.error?.code ?? ''), JSON.stringify(reply)).toBe(true);
+    }), { numRuns: 300 });
+    expect(await roundTrip(ws, JSON.stringify({ id: 'last', call: 'whoami', args: {} }))).toMatchObject({ id: 'last', ok: true });
   });
 });
 
