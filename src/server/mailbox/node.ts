@@ -275,14 +275,28 @@ export class MailboxNode {
       replaceLog: rd.snapshot !== undefined,
       entries: rd.entries.map((e) => ({ index: e.index, term: e.term, json: JSON.stringify(e) })),
     }));
-    // Durable (one fsync in 'full' mode) BEFORE any message leaves or any client is answered.
+    // A leader's REPLICATE/HEARTBEAT may leave before its own log is durable (Raft thesis 10.2.1,
+    // as etcd does): followers fsync in parallel, and the leader cannot count itself towards a
+    // commit before this synchronous write returns. Everything else — votes, acknowledgements,
+    // client answers — waits for durability.
+    const early = new Set<RaftMessage>();
+    for (const rd of readies) {
+      // only in a term that is already durable (this.term is updated after each persist)
+      if (rd.softState.role !== 'leader' || (rd.hardState !== undefined && rd.hardState.term !== this.term)) continue;
+      for (const m of rd.messages) if (m.type === 'REPLICATE' || m.type === 'HEARTBEAT') early.add(m);
+    }
+    if (early.size > 0) {
+      for (const m of early) this.sendRaft(m);
+      this.transport.flush();
+    }
+    // Durable (one fsync in 'full' mode for the whole batch: group commit).
     this.storage.persist(batches);
-    for (const rd of readies) this.handleReady(rd);
+    for (const rd of readies) this.handleReady(rd, early);
     this.maybeSnapshot();
     if (this.raft.hasReady()) this.schedule();
   }
 
-  private handleReady(rd: Ready): void {
+  private handleReady(rd: Ready, alreadySent: Set<RaftMessage>): void {
     if (rd.hardState) this.term = rd.hardState.term;
     this.onSoftState(rd.softState.role, rd.softState.leader ?? null);
     if (rd.snapshot) {
@@ -292,7 +306,7 @@ export class MailboxNode {
       this.syncTransportPeers();
     }
     if (rd.entries.some((e) => e.type === 'config')) this.syncTransportPeers();
-    for (const m of rd.messages) this.sendRaft(m);
+    for (const m of rd.messages) if (!alreadySent.has(m)) this.sendRaft(m);
     for (const e of rd.committed) this.applyEntry(e);
     for (const rs of rd.readStates) {
       const r = this.reads.get(rs.ctx);
@@ -319,7 +333,7 @@ export class MailboxNode {
       if (wasLeader && role !== 'leader') this.failPending('UNAVAILABLE', 'leadership lost; outcome unknown, retry with the same reqId');
       if (role === 'leader') this.broadcastClusterUpdate();
     }
-    if (this.recovering && st.voters.includes(this.id) && this.applied > 0) {
+    if (this.recovering && !this.joining && st.voters.includes(this.id) && this.applied > 0) {
       this.recovering = false;
       this.storage.persist([{ meta: { needsRejoin: '0' } }]);
       this.events.record({ event: 'member', term: st.term, role, leader, detail: 'recovered' });
@@ -370,6 +384,8 @@ export class MailboxNode {
   }
 
   private sendRaft(m: RaftMessage): void {
+    // Without its old vote record a recovering node must not campaign (PreVote keeps its term).
+    if (this.recovering && m.type === 'ELECTION_REQUEST') return;
     this.transport.send(m.to, { ...m, clusterId: this.clusterId });
   }
 
@@ -434,12 +450,11 @@ export class MailboxNode {
     let i = 0;
     while (!this.stopped && this.joining) {
       const st = this.raft.status();
-      if (st.learners.includes(this.id) || st.voters.includes(this.id)) {
-        this.joining = false;
-        break;
-      }
+      // A recovering node's restored configuration may still list it from before it lost its
+      // state: only the leader's answer (removed, then added back as a learner) counts.
+      if (!this.recovering && (st.learners.includes(this.id) || st.voters.includes(this.id))) break;
       let target: string | undefined = seeds[i++ % seeds.length];
-      for (let hop = 0; hop < 4 && target && !this.stopped; hop++) {
+      for (let hop = 0; hop < 4 && target && !this.stopped && this.joining; hop++) {
         const conn = new RequestConnection(target);
         try {
           const reply = await conn.request({ op: 'JOIN_CLUSTER', clusterId: this.clusterId, nodeId: this.id, addr: this.selfAddr }, 3000);
@@ -447,9 +462,8 @@ export class MailboxNode {
             for (const m of (reply.members as Member[] | undefined) ?? []) {
               if (m.addr && m.id !== this.id && !this.advertised.has(m.id)) this.advertised.set(m.id, m.addr);
             }
+            this.joining = false; // a learner now; the leader promotes it once caught up
             this.syncTransportPeers();
-            // Now wait for the leader's first REPLICATE / DATA_SYNC to make us a learner.
-            hop = 99;
           } else {
             const hint = reply.leader as { addr?: unknown } | null | undefined;
             target = reply.code === 'NOT_LEADER' && hint && typeof hint.addr === 'string' ? hint.addr : undefined;
@@ -460,8 +474,9 @@ export class MailboxNode {
           conn.close();
         }
       }
-      await new Promise((r) => setTimeout(r, 300));
+      if (this.joining) await new Promise((r) => setTimeout(r, 300));
     }
+    this.joining = false;
   }
 
   // ---------- peer frames ----------

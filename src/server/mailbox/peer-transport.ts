@@ -62,6 +62,14 @@ export class PeerTransport {
     return true;
   }
 
+  /** Pushes out every frame written so far instead of waiting for the end of the tick. */
+  flush(): void {
+    for (const link of this.links.values()) {
+      const s = link.socket;
+      if (s && !s.destroyed) while (s.writableCorked > 0) s.uncork();
+    }
+  }
+
   /** Adopts an inbound connection whose first frame was a valid PEER_HELLO from `peer`. */
   adoptInbound(peer: string, socket: net.Socket, decoder: FrameDecoder, pendingEvents: Iterator<FrameEvent>): void {
     if (this.closed) {

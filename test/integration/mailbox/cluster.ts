@@ -203,6 +203,16 @@ export class TestCluster {
     }, 30_000, 150);
   }
 
+  /** One node's event log (term/role transitions, membership changes). */
+  events(id: string): Array<{ node: string; term: number; role: string; event: string; detail?: string }> {
+    const f = join(this.spec(id).dataDir, 'events.jsonl');
+    if (!existsSync(f)) return [];
+    return readFileSync(f, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as { node: string; term: number; role: string; event: string; detail?: string });
+  }
+
   /** term -> leaders claimed, from every node's event log. */
   leadersPerTerm(): Map<number, Set<string>> {
     const out = new Map<number, Set<string>>();

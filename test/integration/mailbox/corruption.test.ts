@@ -55,5 +55,11 @@ describe('mailbox cluster: truncated SQLite file', () => {
       { settleMs: 2500 },
     );
     expect(r.acked).toBeGreaterThan(0);
+    // it was taken out and added back (as a learner, then promoted), never trusted as it was
+    expect(cluster.events(victim).map((e) => e.detail)).toContain('recovered');
+    const witnessed = ['n1', 'n2', 'n3']
+      .filter((id) => id !== victim)
+      .map((id) => cluster.events(id).map((e) => e.detail ?? '').filter((d) => d.endsWith(` ${victim}`)));
+    expect(witnessed).toContainEqual([`removeNode ${victim}`, `addLearner ${victim}`, `promoteLearner ${victim}`]);
   });
 });
