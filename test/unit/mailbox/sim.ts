@@ -49,6 +49,8 @@ export interface SimOptions {
   /** probability that a client ignores its leader guess and asks a random node (exercises stale leaders) */
   clientWander: number;
   verbose: boolean;
+  /** deliberately broken host behaviour, to show the checks catch it */
+  hostBug?: 'forget-vote' | 'lose-unsynced-entries';
 }
 
 export function optionsForSeed(seed: number, overrides: Partial<SimOptions> = {}): SimOptions {
@@ -188,6 +190,8 @@ export function runSim(seed: number, overrides: Partial<SimOptions> = {}): SimRe
 
   function start(h: SimHost): void {
     const s = h.storage;
+    if (opt.hostBug === 'forget-vote') s.hardState.vote = null;
+    if (opt.hostBug === 'lose-unsynced-entries' && s.entries.length > 0) s.entries = s.entries.slice(0, -Math.ceil(rnd() * 3));
     const restored = s.hardState.term > 0 || s.entries.length > 0 || s.snapshot !== undefined;
     h.raft = new RaftNode({
       id: h.id,

@@ -645,7 +645,11 @@ export class RaftNode {
 
   private handleReplicateReject(from: NodeId, pr: Progress, m: ReplicateResponse): void {
     if (pr.state === 'snapshot') return;
-    if (pr.state === 'replicate' ? m.index <= pr.match : m.index !== pr.next - 1) return; // stale
+    if (pr.state === 'probe' && m.index !== pr.next - 1) return; // stale
+    // Refusing an index it acknowledged before means a delayed duplicate, or a follower that lost
+    // acknowledged data (broken storage): either way there is nothing to back off to, and
+    // answering would let duplicated messages multiply. Heartbeats keep probing it.
+    if (m.index <= pr.match) return;
     let next = m.hintIndex;
     if (m.hintTerm > 0) {
       const last = this.log.lastIndexOfTerm(m.hintTerm);
