@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { _electron as electron, type ElectronApplication, type Page } from 'playwright-core';
 import {
-  ROOT, electronBinary, ensureDisplay, ensureElectronBuilt, ensureRendererBuilt, headlessWhoami, screenshot, tempProfile,
+  ROOT, electronBinary, ensureDisplay, ensureElectronBuilt, ensureRendererBuilt, headlessWhoami, removeTempProfiles, screenshot, tempProfile,
 } from './support';
 
 const binary = electronBinary();
@@ -29,6 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(apps.map((a) => a.close().catch(() => {})));
   display?.stop();
+  removeTempProfiles();
 });
 
 async function launch(profile: string, extraArgs: string[] = []): Promise<{ app: ElectronApplication; page: Page }> {

@@ -3,7 +3,7 @@
  * `parley web` process, the built renderer, screenshots under test-results/screenshots/.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,8 +20,17 @@ export const CHROMIUM_FLAGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
+const createdProfiles: string[] = [];
+
 export function tempProfile(label: string): string {
-  return mkdtempSync(join(tmpdir(), `parley-e2e-${label}-`));
+  const dir = mkdtempSync(join(tmpdir(), `parley-e2e-${label}-`));
+  createdProfiles.push(dir);
+  return dir;
+}
+
+/** Call after every process using them has stopped. */
+export function removeTempProfiles(): void {
+  for (const dir of createdProfiles.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Builds out/renderer once if a previous `npm run build:renderer` did not. */

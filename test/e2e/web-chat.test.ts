@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { ensureRendererBuilt, launchChromium, screenshot, startWeb, tempProfile, type WebInstance } from './support';
+import { ensureRendererBuilt, launchChromium, screenshot, startWeb, tempProfile, type WebInstance, removeTempProfiles } from './support';
 
 const BROKER = process.env.PARLEY_TEST_BROKER ?? 'mqtt://127.0.0.1:1883';
 const WAIT = { timeout: 60_000 };
@@ -20,6 +20,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await Promise.all(running.map((w) => w.stop()));
+  removeTempProfiles();
 });
 
 async function openApp(web: WebInstance): Promise<Page> {

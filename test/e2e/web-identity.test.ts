@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { ensureRendererBuilt, headlessWhoami, launchChromium, screenshot, startWeb, tempProfile, type WebInstance } from './support';
+import { ensureRendererBuilt, headlessWhoami, launchChromium, screenshot, startWeb, tempProfile, type WebInstance, removeTempProfiles } from './support';
 
 let browser: Browser;
 const running: WebInstance[] = [];
@@ -17,6 +17,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await Promise.all(running.map((w) => w.stop()));
+  removeTempProfiles();
 });
 
 describe('web mode in Chromium', () => {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { HeadlessPeer, messagesWith, waitConnected } from '../helpers/headless-peer';
-import { ensureRendererBuilt, launchChromium, screenshot, startWeb, tempProfile, type WebInstance } from './support';
+import { ensureRendererBuilt, launchChromium, screenshot, startWeb, tempProfile, type WebInstance, removeTempProfiles } from './support';
 
 const BROKER = process.env.PARLEY_TEST_BROKER ?? 'mqtt://127.0.0.1:1883';
 const WAIT = { timeout: 90_000 };
@@ -25,6 +25,7 @@ afterAll(async () => {
   await browser?.close();
   await bob?.quit();
   await alice?.stop();
+  removeTempProfiles();
 });
 
 function statusOf(page: Page, text: string) {
