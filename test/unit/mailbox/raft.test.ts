@@ -396,6 +396,31 @@ describe('raft core: snapshots', () => {
   });
 });
 
+describe('raft core: batching', () => {
+  it('a burst of proposals travels in few REPLICATE messages (group commit)', () => {
+    const c = new Cluster(ABC, { maxEntriesPerMsg: 16 });
+    c.elect('a');
+    c.deliverAll();
+    const sentBefore = c.sent.length;
+    for (let i = 0; i < 100; i++) expect(c.raft('a').propose(`p${i}`).ok).toBe(true);
+    c.deliverAll();
+    const replicates = c.sent.slice(sentBefore).filter((m) => m.type === 'REPLICATE' && m.to === 'b' && m.entries.length > 0);
+    expect(replicates).toHaveLength(Math.ceil(100 / 16));
+    expect(committedData(c, 'b')).toHaveLength(100);
+  });
+
+  it('concurrent reads share one heartbeat round', () => {
+    const c = new Cluster(ABC);
+    c.elect('a');
+    c.deliverAll();
+    const sentBefore = c.sent.length;
+    for (let i = 0; i < 10; i++) c.raft('a').readIndex(`r${i}`);
+    c.deliverAll();
+    expect(c.sent.slice(sentBefore).filter((m) => m.type === 'HEARTBEAT')).toHaveLength(2);
+    expect(c.get('a').readStates.map((r) => r.ctx)).toEqual(Array.from({ length: 10 }, (_, i) => `r${i}`));
+  });
+});
+
 describe('raft core: restart and Ready contract', () => {
   it('a restarted node re-delivers committed entries after its snapshot and keeps term and vote', () => {
     const c = new Cluster(ABC);

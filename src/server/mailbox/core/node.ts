@@ -61,6 +61,8 @@ export class RaftNode {
   private transferElapsed = 0;
 
   private msgs: RaftMessage[] = [];
+  private appendsPending = false;
+  private readBeatPending = false;
   private readStates: ReadState[] = [];
   private abortedReads: string[] = [];
   private pendingReads: PendingRead[] = [];
@@ -200,6 +202,7 @@ export class RaftNode {
   }
 
   hasReady(): boolean {
+    this.flushCoalesced();
     return (
       this.msgs.length > 0 ||
       this.readStates.length > 0 ||
@@ -213,6 +216,7 @@ export class RaftNode {
   }
 
   ready(): Ready {
+    this.flushCoalesced();
     const hs = this.hardState();
     const rd: Ready = {
       entries: this.log.unstableEntries(),
@@ -466,7 +470,9 @@ export class RaftNode {
     const e: Entry = { term: this.term, index: this.log.lastIndex() + 1, type, data };
     this.log.append([e]);
     if (type === 'config') this.onConfigChanged();
-    if (!this.maybeCommit()) this.bcastAppend();
+    // Replication is sent when the host next collects a Ready, so a burst of proposals travels
+    // in few REPLICATE messages (group commit) instead of one message per entry and follower.
+    if (!this.maybeCommit()) this.appendsPending = true;
     return e;
   }
 
@@ -541,8 +547,28 @@ export class RaftNode {
     return { voters: this.bootstrap.voters.slice(), learners: this.bootstrap.learners.slice() };
   }
 
+  private flushCoalesced(): void {
+    if (this.state !== 'leader') {
+      this.appendsPending = false;
+      this.readBeatPending = false;
+      return;
+    }
+    if (this.appendsPending) {
+      this.appendsPending = false;
+      this.bcastAppend();
+    }
+    if (this.readBeatPending) {
+      this.readBeatPending = false;
+      const last = this.pendingReads[this.pendingReads.length - 1];
+      if (last) this.bcastHeartbeat(last.ctx);
+    }
+  }
+
   private bcastAppend(): void {
-    for (const id of this.progress.keys()) this.sendAppend(id);
+    for (const [id, pr] of this.progress) {
+      if (!this.sendAppend(id)) continue;
+      while (pr.state === 'replicate' && pr.next <= this.log.lastIndex() && this.sendAppend(id)) { /* pipeline the rest */ }
+    }
   }
 
   private bcastHeartbeat(ctx: string): void {
@@ -670,7 +696,7 @@ export class RaftNode {
     const acks = new Set<NodeId>();
     if (voters.includes(this.id)) acks.add(this.id);
     this.pendingReads.push({ ctx, index: this.log.committed, acks });
-    this.bcastHeartbeat(ctx);
+    this.readBeatPending = true; // one heartbeat round confirms every read queued before it
   }
 
   private ackRead(from: NodeId, ctx: string): void {
