@@ -153,3 +153,16 @@ export function ensureElectronBuilt(): void {
   if (existsSync(join(ROOT, 'out/main/index.js')) && existsSync(join(ROOT, 'out/preload/index.cjs'))) return;
   execFileSync(process.execPath, [join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { cwd: ROOT, stdio: 'inherit' });
 }
+
+/** Form controls a screen reader could not name (no label, aria-label or text). */
+export function unlabeledControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const missing: string[] = [];
+    for (const el of Array.from(document.querySelectorAll('button, input, textarea, select'))) {
+      const labelled = (el as HTMLInputElement).labels?.length || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')
+        || (el.tagName === 'BUTTON' && el.textContent?.trim());
+      if (!labelled) missing.push(el.outerHTML.slice(0, 120));
+    }
+    return missing;
+  });
+}

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { ensureRendererBuilt, launchChromium, screenshot, startWeb, tempProfile, type WebInstance, removeTempProfiles } from './support';
+import { ensureRendererBuilt, launchChromium, removeTempProfiles, screenshot, startWeb, tempProfile, unlabeledControls, type WebInstance } from './support';
 
 const BROKER = process.env.PARLEY_TEST_BROKER ?? 'mqtt://127.0.0.1:1883';
 const WAIT = { timeout: 60_000 };
@@ -84,6 +84,10 @@ describe('two profiles chat in web mode', () => {
     await expect.poll(() => pb.locator('[data-mine="false"]', { hasText: /^burst \d/ }).allTextContents(), WAIT)
       .toEqual([1, 2, 3, 4, 5].map((i) => expect.stringContaining(`burst ${i}`)));
     await expect.poll(async () => (await pa.locator('[data-status="delivered"]').count()), WAIT).toBe(6);
+
+    // Every control in the full chat screen has an accessible name.
+    expect(await unlabeledControls(pa)).toEqual([]);
+    expect(await unlabeledControls(pb)).toEqual([]);
 
     await screenshot(pa, 'chat-alice');
     await screenshot(pb, 'chat-bob');
