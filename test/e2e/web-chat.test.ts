@@ -61,6 +61,8 @@ describe('two profiles chat in web mode', () => {
     await pb.getByTestId(`request-${alice.userId}`).waitFor(WAIT);
     await screenshot(pb, 'chat-request');
     await pb.getByTestId(`accept-${alice.userId}`).click();
+    // Answering the request retracts the notice about it.
+    await expect.poll(() => pb.getByText('wants to add you as a contact').count(), WAIT).toBe(0);
 
     // Both now list each other as contacts; each opens the chat.
     await pa.getByTestId(`contact-${bob.userId}`).click(WAIT);

@@ -9,7 +9,8 @@ import type {
 import { errorMessage } from '../api/errors';
 import { mergeLists, mergeStatus, upsertMessage } from './messages';
 
-export interface Notice { id: number; kind: 'error' | 'info'; text: string }
+/** `topic` lets a later action retract a notice that no longer applies (e.g. an answered request). */
+export interface Notice { id: number; kind: 'error' | 'info'; text: string; topic?: string }
 
 export interface UiState {
   me: WhoAmI | null;
@@ -33,7 +34,7 @@ export interface UiState {
   respond(userId: string, accept: boolean): Promise<void>;
   retry(userId: string): Promise<void>;
   saveSettings(patch: Partial<Settings>): Promise<boolean>;
-  notify(kind: Notice['kind'], text: string): void;
+  notify(kind: Notice['kind'], text: string, topic?: string): void;
   dismissNotice(id: number): void;
 }
 
@@ -101,7 +102,7 @@ export function createUiStore(api: ParleyApi): UiStore {
           }))),
           api.on('contactsChanged', () => { void get().refreshContacts(); }),
           api.on('contactRequest', ({ userId, name }) => {
-            get().notify('info', `${name || 'Someone'} wants to add you as a contact. Accept or decline under Requests.`);
+            get().notify('info', `${name || 'Someone'} wants to add you as a contact. Accept or decline under Requests.`, `request:${userId}`);
             void get().refreshContacts().then(() => {
               // The request may arrive before the host lists it; show it anyway.
               if (!get().contacts.some((c) => c.userId === userId)) {
@@ -197,6 +198,7 @@ export function createUiStore(api: ParleyApi): UiStore {
       async respond(userId, accept) {
         try {
           await api.call('contacts.respond', { userId, accept });
+          set((s) => ({ notices: s.notices.filter((n) => n.topic !== `request:${userId}`) }));
           await get().refreshContacts();
         } catch (err) {
           fail(accept ? 'Could not accept the request' : 'Could not decline the request', err);
@@ -223,8 +225,8 @@ export function createUiStore(api: ParleyApi): UiStore {
         }
       },
 
-      notify(kind, text) {
-        const notice = { id: ++noticeSeq, kind, text };
+      notify(kind, text, topic) {
+        const notice: Notice = topic ? { id: ++noticeSeq, kind, text, topic } : { id: ++noticeSeq, kind, text };
         set((s) => ({ notices: [...s.notices, notice].slice(-MAX_NOTICES) }));
       },
 
