@@ -433,6 +433,20 @@ describe('raft core: restart and Ready contract', () => {
     expect(committedData(c, 'b')).toEqual(['p0', 'p1', 'p2', 'p3', 'p4']);
   });
 
+  it('re-delivers only what the host has not applied when told its applied index', () => {
+    const entries = entriesWithTerms([1, 1, 1, 1]);
+    const n = new RaftNode({
+      id: 'a', voters: ABC, electionTicks: [10, 20], heartbeatTicks: 2, preVote: true, checkQuorum: true, random: () => 0.5,
+      restored: { hardState: { term: 1, vote: 'a', commit: 2 }, entries, applied: 3 },
+    });
+    expect(n.status()).toMatchObject({ commit: 3, applied: 3, lastIndex: 4 });
+    expect(n.hasReady()).toBe(false);
+    expect(() => new RaftNode({
+      id: 'a', voters: ABC, electionTicks: [10, 20], heartbeatTicks: 2, preVote: true, checkQuorum: true, random: () => 0.5,
+      restored: { hardState: { term: 1, vote: null, commit: 0 }, entries: entriesWithTerms([1, 1]).slice(1) },
+    })).toThrow(/not contiguous/);
+  });
+
   it('never emits messages of a term or vote it has not handed over for persisting first', () => {
     const n = new RaftNode({ id: 'a', voters: ABC, electionTicks: [3, 3], heartbeatTicks: 1, preVote: false, checkQuorum: false, random: () => 0 });
     for (let i = 0; i < 3; i++) n.tick();

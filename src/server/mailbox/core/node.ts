@@ -93,7 +93,12 @@ export class RaftNode {
       this.term = r.hardState.term;
       this.vote = r.hardState.vote;
       this.log.commitTo(Math.min(r.hardState.commit, this.log.lastIndex()));
-      if (r.applied !== undefined) this.log.applied = Math.min(Math.max(r.applied, this.log.applied), this.log.committed);
+      if (r.applied !== undefined) {
+        // the host applies only committed entries, so what it applied is committed even if the
+        // hard state's commit was persisted earlier
+        this.log.commitTo(Math.min(r.applied, this.log.lastIndex()));
+        this.log.applied = Math.min(Math.max(r.applied, this.log.applied), this.log.committed);
+      }
     }
     this.membership = this.configAt(this.log.lastIndex());
     this.prevHardState = this.hardState();
