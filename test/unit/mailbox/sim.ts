@@ -251,6 +251,9 @@ export function runSim(seed: number, overrides: Partial<SimOptions> = {}): SimRe
       }
       if (rd.entries.length > 0) {
         const first = (rd.entries[0] as Entry).index;
+        // leader append-only: while leading, a node only ever appends after what it already stored
+        const stored = h.storage.entries[h.storage.entries.length - 1]?.index ?? h.storage.snapshot?.index ?? 0;
+        if (h.wasLeader && rd.softState.role === 'leader' && first <= stored) violate(`leader append-only: ${h.id} rewrote from ${first} (had ${stored})`);
         h.storage.entries = h.storage.entries.filter((e) => e.index < first).concat(rd.entries.map((e) => ({ ...e })));
       }
       if (rd.hardState) h.storage.hardState = { ...rd.hardState };
