@@ -89,6 +89,8 @@ export class MailboxNode {
   private readonly reads = new Map<string, PendingRead>();
   private applied = 0;
   private snapshotIndex = 0;
+  private lastSnapshotBytes = 0;
+  private bytesSinceSnapshot = 0;
   private role: Role = 'follower';
   private leader: string | null = null;
   private term = 0;
@@ -228,7 +230,10 @@ export class MailboxNode {
       }
       const lastIndex = after + entries.length;
       if (hs.commit > lastIndex) throw new StorageCorruptError(`commit ${hs.commit} beyond last index ${lastIndex}`);
-      if (snapshot) this.machine.restore(snapshot.data);
+      if (snapshot) {
+        this.machine.restore(snapshot.data);
+        this.lastSnapshotBytes = snapshot.data.length;
+      }
       this.applied = after;
       this.snapshotIndex = after;
       return { hardState: hs, entries, snapshot, applied: after };
@@ -303,6 +308,8 @@ export class MailboxNode {
       this.machine.restore(rd.snapshot.data);
       this.applied = rd.snapshot.index;
       this.snapshotIndex = rd.snapshot.index;
+      this.lastSnapshotBytes = rd.snapshot.data.length;
+      this.bytesSinceSnapshot = 0;
       this.syncTransportPeers();
     }
     if (rd.entries.some((e) => e.type === 'config')) this.syncTransportPeers();
@@ -351,6 +358,7 @@ export class MailboxNode {
   private applyEntry(e: Entry): void {
     if (e.index <= this.applied) return;
     this.applied = e.index;
+    this.bytesSinceSnapshot += e.data.length;
     let result: MachineResult | null = this.machine.apply(e);
     if (e.type === 'config') {
       const cfg = decodeConfigEntry(e.data);
@@ -376,11 +384,16 @@ export class MailboxNode {
   private maybeSnapshot(): void {
     const every = this.opts.snapshotEvery ?? 5000;
     if (this.applied - this.snapshotIndex < every) return;
+    // The image is the whole queue state: take one only after at least its own size in new log
+    // bytes, so snapshotting stays linear in the traffic however big the state grows.
+    if (this.bytesSinceSnapshot < this.lastSnapshotBytes) return;
     const data = this.machine.snapshot();
     const snap = this.raft.compact(this.applied, data);
     if (!snap) return;
     this.storage.persist([{ snapshot: { index: snap.index, term: snap.term, json: JSON.stringify(snap) } }]);
     this.snapshotIndex = snap.index;
+    this.lastSnapshotBytes = data.length;
+    this.bytesSinceSnapshot = 0;
   }
 
   private sendRaft(m: RaftMessage): void {
@@ -520,6 +533,9 @@ export class MailboxNode {
       return this.rejectPeer('NOT_MEMBER', `${frame.from} is not a member`, linkPeer, reply);
     }
     if (this.recovering && msg.type === 'ELECTION_REQUEST') return; // our old vote was lost with the file
+    if (msg.type === 'DATA_SYNC_REQUEST' && !QueueMachine.isValidImage(msg.snapshot.data)) {
+      return this.rejectPeer('SCHEMA', 'DATA_SYNC snapshot is not a valid queue-state image', linkPeer, reply);
+    }
     this.raft.step(msg as RaftMessage);
     this.schedule();
   }

@@ -49,4 +49,14 @@ export class QueueMachine {
   restore(image: string): void {
     this.state.restore(image);
   }
+
+  /** Checks a snapshot image from the wire before the core may install it. */
+  static isValidImage(image: string): boolean {
+    try {
+      QueueState.fromSnapshot(image);
+      return true;
+    } catch {
+      return false;
+    }
+  }
 }

@@ -14,8 +14,8 @@ export const MAX_CLUSTER_ID_CHARS = 128;
 export const MAX_DATA_CHARS = 64 * 1024;
 /** Frame cap on client connections: one APPEND plus framing. */
 export const MAX_CLIENT_FRAME_BYTES = 128 * 1024;
-/** Frame cap between brokers: batched REPLICATE and DATA_SYNC snapshots are bigger. */
-export const MAX_PEER_FRAME_BYTES = 64 * 1024 * 1024;
+/** Frame cap between brokers: batched REPLICATE and DATA_SYNC snapshots (sent whole) are bigger. */
+export const MAX_PEER_FRAME_BYTES = 256 * 1024 * 1024;
 
 export const MAILBOX_ERROR_CODES = [
   'BAD_JSON',
