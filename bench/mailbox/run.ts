@@ -183,7 +183,9 @@ async function runThroughputCell(
     await state.client?.close().catch(() => undefined);
     let loss: LossReport | undefined;
     await guard(state, 'verify', async () => {
+      const t0 = Date.now();
       loss = await verifyQueue(state.system.cluster, queue, state.ledger);
+      options.log(`  ${state.system.cluster.label}: read back ${loss.stored} messages in ${Date.now() - t0} ms`);
       await state.system.cluster.dropQueue(queue);
     });
     if (loss && !lossFree(loss)) options.log(`  ${state.system.cluster.label} LOSS in ${queue}: ${loss.examples.join('; ')}`);
