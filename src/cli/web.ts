@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startHost } from '../main/host/host';
-import { nodeMeshFactory } from '../main/host/node-mesh';
 import { startWebServer } from '../main/web/server';
 
 export interface WebCliOptions { port: number; profile: string; broker?: string; name?: string }
@@ -16,7 +15,8 @@ export async function runWeb(opts: WebCliOptions): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const host = await startHost({ profileDir: opts.profile, brokerUrl: opts.broker, name: opts.name, meshFactory: nodeMeshFactory });
+  // No meshFactory: the WebRTC mesh runs in the browser page and attaches over the API.
+  const host = await startHost({ profileDir: opts.profile, brokerUrl: opts.broker, name: opts.name });
   const web = await startWebServer({ host, port: opts.port, rendererDir: RENDERER_DIR });
   const who = await host.handle('whoami', {});
   process.stdout.write(`${JSON.stringify({ ready: true, url: web.url, userId: who.userId, profile: opts.profile })}\n`);

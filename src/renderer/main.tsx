@@ -2,6 +2,7 @@ import { StrictMode, useEffect, useSyncExternalStore } from 'react';
 import { createRoot } from 'react-dom/client';
 import { chooseClient, type UiClient } from './api/client';
 import { App } from './components/App';
+import { keepMeshBridge } from './mesh-bridge';
 import { StoreContext } from './state/context';
 import { createUiStore, type UiStore } from './state/store';
 import './styles.css';
@@ -21,6 +22,8 @@ function Root({ client, store }: { client: UiClient; store: UiStore }) {
 
 const client = chooseClient();
 const store = createUiStore(client.api);
+// The WebRTC connections live here, in the page; the host keeps keys, storage and signaling.
+keepMeshBridge(client.api);
 document.documentElement.dataset.mode = client.mode;
 const container = document.getElementById('root');
 if (!container) throw new Error('index.html has no #root element');

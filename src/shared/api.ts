@@ -9,6 +9,9 @@ import { z } from 'zod';
 export const USER_ID_RE = /^[0-9a-f]{64}$/;
 export const zUserId = z.string().regex(USER_ID_RE, 'userId must be 64 lowercase hex characters');
 const zName = z.string().trim().min(1).max(64);
+const zMeshSession = z.string().regex(/^[0-9a-f]{32}$/, 'mesh session id is 32 hex characters');
+/** A data-channel frame is at most 64 KiB; in UTF-16 code units never more than that. */
+export const MAX_MESH_FRAME_CHARS = 64 * 1024;
 const zText = z.string().min(1).max(16_000);
 
 export const CONNECTION_STATES = [
@@ -45,6 +48,16 @@ export const apiArgs = {
   'chat.setOpen': z.object({ userId: zUserId, open: z.boolean() }).strict(),
   'connection.retry': z.object({ userId: zUserId }).strict(),
   status: z.object({}).strict(),
+  // The WebRTC mesh lives in the renderer (desktop, web mode); these two calls are its half of
+  // the bridge to the host, which keeps signaling, signatures and storage (see MeshCommand).
+  'mesh.attach': z.object({}).strict(),
+  'mesh.report': z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('state'), session: zMeshSession, userId: zUserId, state: z.enum(CONNECTION_STATES), attempt: z.number().int().min(0).max(1000) }).strict(),
+    z.object({ kind: z.literal('open'), session: zMeshSession, userId: zUserId }).strict(),
+    z.object({ kind: z.literal('close'), session: zMeshSession, userId: zUserId }).strict(),
+    z.object({ kind: z.literal('frame'), session: zMeshSession, userId: zUserId, frame: z.string().max(MAX_MESH_FRAME_CHARS) }).strict(),
+    z.object({ kind: z.literal('signal'), session: zMeshSession, to: zUserId, signal: z.enum(['offer', 'answer', 'iceCandidate']), payload: z.unknown() }).strict(),
+  ]),
 } as const;
 
 export type ApiCall = keyof typeof apiArgs;
@@ -62,7 +75,16 @@ export interface ApiResults {
   'chat.setOpen': { ok: true };
   'connection.retry': { ok: true };
   status: StatusSnapshot;
+  'mesh.attach': { session: string; selfId: string; iceServers: string[]; peers: string[] };
+  'mesh.report': { ok: true };
 }
+
+/** Host → renderer mesh: what to do. Only the renderer that holds `session` acts on it. */
+export type MeshCommand =
+  | { session: string; op: 'connect' | 'retry' | 'disconnect'; userId: string }
+  | { session: string; op: 'send'; userId: string; frame: string }
+  | { session: string; op: 'signal'; from: string; signal: 'offer' | 'answer' | 'iceCandidate'; payload: unknown }
+  | { session: string; op: 'detach' };
 
 /** Host → UI events. */
 export interface ApiEvents {
@@ -75,10 +97,12 @@ export interface ApiEvents {
   presence: { userId: string; presence: Presence };
   signaling: { state: SignalingState; attempt: number };
   error: { code: string; message: string };
+  'mesh.command': MeshCommand;
 }
 export type ApiEventName = keyof ApiEvents;
 export const API_EVENT_NAMES: readonly ApiEventName[] = [
   'contactRequest', 'contactAccepted', 'contactsChanged', 'message', 'status', 'connection', 'presence', 'signaling', 'error',
+  'mesh.command',
 ];
 
 /** What every implementation of the contract looks like from the UI's side. */

@@ -7,7 +7,6 @@ import { BrowserWindow, app, dialog } from 'electron';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startHost, type HostApi } from '../host/host';
-import { nodeMeshFactory } from '../host/node-mesh';
 import { bindIpc, type IpcBinding } from './ipc';
 import { profileFromArgv } from './profile';
 import { safeStorageWrapper } from './secrets';
@@ -40,7 +39,8 @@ if (!app.requestSingleInstanceLock()) {
   app.whenReady().then(async () => {
     lockDownSession();
     const profileDir = app.getPath('userData');
-    host = await startHost({ profileDir, meshFactory: nodeMeshFactory, wrapper: safeStorageWrapper() });
+    // The mesh runs in the renderer (Chromium's WebRTC) and attaches through the preload.
+    host = await startHost({ profileDir, wrapper: safeStorageWrapper() });
     ipc = bindIpc(host, pathToFileURL(paths.indexHtml).href, () => BrowserWindow.getAllWindows());
     window = createMainWindow(paths);
     window.on('closed', () => { window = null; });

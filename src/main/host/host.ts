@@ -21,12 +21,17 @@ import { TypedEvents } from './events';
 import { loadOrCreateIdentity, type LoadedIdentity, type SecretWrapper } from './keystore';
 import { EMBEDDED_BROKER_URL, ensureEmbeddedBroker } from './embedded-servers';
 import { PresenceTracker } from '../signaling/presence';
-import type { MeshFactory, MeshLike } from './transport';
+import { RemoteMesh } from './remote-mesh';
+import type { MeshFactory, MeshLike, SignalKind } from './transport';
 import { fromWireSignal, toWireSignal } from './wire-signal';
 
 export interface HostOptions {
   profileDir: string;
-  meshFactory: MeshFactory;
+  /**
+   * Runs the mesh in this process (headless peer). Without it the mesh is the renderer's
+   * (desktop, web mode), driven through the mesh.attach / mesh.report calls and mesh.command events.
+   */
+  meshFactory?: MeshFactory;
   /** Overrides the stored setting for this run (CLI --broker). */
   brokerUrl?: string;
   /** Overrides the stored display name for this run (CLI --name); also saved. */
@@ -72,6 +77,7 @@ class Host implements HostApi {
   private settings: Settings;
   private readonly signaling: MqttSignaling;
   private readonly mesh: MeshLike;
+  private readonly remoteMesh: RemoteMesh | null;
   private readonly contacts: Contacts;
   private readonly delivery: Delivery;
   private readonly presence: PresenceTracker;
@@ -85,11 +91,15 @@ class Host implements HostApi {
     this.settings = this.loadSettings();
 
     this.signaling = new MqttSignaling({ url: this.settings.brokerUrl, identity, deviceId, signer: nodeSigner });
-    this.mesh = opts.meshFactory(
-      { send: (to, kind, payload) => this.signaling.send(to, kind, toWireSignal(kind, payload)) },
-      this.userId,
-      this.settings.iceServers.map((urls) => ({ urls })),
-    );
+    const signalPort = { send: (to: string, kind: SignalKind, payload: unknown) => this.signaling.send(to, kind, toWireSignal(kind, payload)) };
+    if (opts.meshFactory) {
+      this.mesh = opts.meshFactory(signalPort, this.userId, this.settings.iceServers.map((urls) => ({ urls })));
+      this.remoteMesh = null;
+    } else {
+      this.remoteMesh = new RemoteMesh((cmd) => this.events.emit('mesh.command', cmd));
+      this.remoteMesh.bindSignaling(signalPort);
+      this.mesh = this.remoteMesh;
+    }
     this.contacts = new Contacts({
       store,
       selfName: () => this.settings.displayName,
@@ -269,7 +279,21 @@ class Host implements HostApi {
       }
       case 'status':
         return { signaling: this.signalingState, brokerUrl: this.settings.brokerUrl, peers: this.peers() };
+      case 'mesh.attach': {
+        const { session, peers } = this.requireRemoteMesh().attach();
+        return { session, peers, selfId: this.userId, iceServers: this.settings.iceServers };
+      }
+      case 'mesh.report': {
+        const r = this.requireRemoteMesh().report(raw as ApiArgs<'mesh.report'>);
+        if (!r.ok) throw new HostCallError('MESH_DETACHED', 'Another window took over the connections; reload this one to use it.');
+        return { ok: true };
+      }
     }
+  }
+
+  private requireRemoteMesh(): RemoteMesh {
+    if (!this.remoteMesh) throw new HostCallError('MESH_IN_HOST', 'This Parley runs its connections itself; there is no mesh to attach.');
+    return this.remoteMesh;
   }
 
   private peers(): PeerInfo[] {
