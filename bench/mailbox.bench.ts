@@ -6,6 +6,9 @@
 //   --failover N          kills of the leader per system (fast profile and JetStream)
 //   --spec-failover N     kills for the spec profile (15 s elections; 0 skips it)
 //   --out FILE            JSON output (default bench/results/mailbox.json)
+// The Parley side runs the code in this work tree, uncommitted edits included; for a clean figure
+// run it from an export of a commit (`git archive HEAD | tar -x -C DIR`, symlink node_modules) and
+// set PARLEY_BENCH_COMMIT to record which.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -20,6 +23,15 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} expects a non-negative integer, got ${value}`);
   return n;
+}
+
+function parleyRevision(): string {
+  if (process.env.PARLEY_BENCH_COMMIT) return process.env.PARLEY_BENCH_COMMIT;
+  try {
+    return execFileSync('git', ['describe', '--always', '--dirty'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 function natsVersion(): string {
@@ -62,7 +74,7 @@ async function main(): Promise<void> {
   console.log('');
   console.log(renderReport(results, options, bars, baseline));
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(resultsJson(results, options, bars, baseline, version), null, 2)}\n`);
+  writeFileSync(out, `${JSON.stringify(resultsJson(results, options, bars, baseline, version, parleyRevision()), null, 2)}\n`);
   console.log(`\nwrote ${out}`);
 }
 

@@ -206,12 +206,13 @@ export function renderReport(results: BenchResults, options: BenchOptions, bars:
   return out.join('\n');
 }
 
-export function resultsJson(results: BenchResults, options: BenchOptions, bars: Bar[], baseline: Bar, natsVersion: string): unknown {
+export function resultsJson(results: BenchResults, options: BenchOptions, bars: Bar[], baseline: Bar, natsVersion: string, parleyRevision: string): unknown {
   const { log: _log, ...opts } = options;
   return {
     benchmark: 'mailbox',
     date: new Date().toISOString(),
     machine: { cores: cpus().length, loadavg: loadavg(), node: process.version, natsServer: natsVersion },
+    parleyRevision,
     options: opts,
     note: 'Shared 2-core machine: absolute figures are noisy; compare the ratios measured in this run.',
     cells: results.cells,
