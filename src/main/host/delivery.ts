@@ -17,6 +17,7 @@ import { randomId } from '../../shared/ids';
 import { ReplayGuard } from '../../shared/replay';
 import { MAX_ACK_BATCH, parseDataChannelBody } from '../../shared/schemas/datachannel';
 import type { Store } from '../store/types';
+import { FrameBatcher, splitFrame } from './frame-batcher';
 import type { MeshLike } from './transport';
 
 /** Above this many buffered bytes the flush pauses and polls (wrtc fires no bufferedamountlow). */
@@ -40,6 +41,7 @@ export interface DeliveryDeps {
 
 export class Delivery {
   private readonly now: () => number;
+  private readonly frames: FrameBatcher;
   private readonly replay = new ReplayGuard({ windowMs: 10 * 60_000, maxEntries: 200_000 });
   /** Peers whose outbox is being pumped right now, so two opens don't interleave the order. */
   private readonly flushing = new Set<string>();
@@ -59,6 +61,7 @@ export class Delivery {
 
   constructor(private readonly deps: DeliveryDeps) {
     this.now = deps.now ?? Date.now;
+    this.frames = new FrameBatcher((peer, frame) => deps.mesh.send(peer, frame));
   }
 
   start(): void {
@@ -70,6 +73,7 @@ export class Delivery {
     this.closed = true;
     if (this.retryTimer) clearInterval(this.retryTimer);
     this.runTurn();
+    this.frames.flush();
   }
 
   /**
@@ -163,10 +167,12 @@ export class Delivery {
   private transmit(peer: string, msgId: string, storedBody: string, attempts: number): boolean {
     const body = JSON.parse(storedBody) as { text: string; sentAt: number };
     const env = signEnvelope({ type: 'CHAT_MESSAGE', to: peer, id: msgId, body }, this.deps.identity, this.deps.signer);
-    if (!this.deps.mesh.send(peer, encodeEnvelope(env))) return false;
+    if (this.deps.mesh.state(peer) !== 'CONNECTED') return false;
     const next = this.now() + backoffDelay(attempts, { baseMs: RETRY_BASE_MS, capMs: RETRY_CAP_MS });
     this.nextAttempt.set(msgId, next);
-    this.queueWrite(msgId, { status: 'sent', nextAttemptAt: next });
+    this.queueWrite(msgId, { nextAttemptAt: next });
+    // 'sent' means it left this device: only once the channel took the frame holding it.
+    this.frames.queue(peer, encodeEnvelope(env), () => this.queueWrite(msgId, { status: 'sent' }));
     return true;
   }
 
@@ -176,8 +182,12 @@ export class Delivery {
     for (const peer of peers) if (this.deps.mesh.state(peer) === 'CONNECTED') void this.flush(peer);
   }
 
-  /** Handles one frame from the data channel. Anything invalid is counted and dropped. */
+  /** Handles one frame from the data channel: one or more envelopes. Anything invalid is counted and dropped. */
   onFrame(peer: string, frame: string): void {
+    for (const part of splitFrame(frame)) this.onEnvelope(peer, part);
+  }
+
+  private onEnvelope(peer: string, frame: string): void {
     const decoded = decodeEnvelope(frame, { self: this.deps.identity.userId, signer: this.deps.signer, now: this.now() });
     if (!decoded.ok) {
       this.deps.rejects.count(decoded.code, decoded.reason, 'datachannel');
@@ -235,7 +245,7 @@ export class Delivery {
     for (const [sender, ids] of idsBySender) {
       for (let i = 0; i < ids.length; i += MAX_ACK_BATCH) {
         const ack = signEnvelope({ type: 'ACK', to: sender, body: { msgIds: ids.slice(i, i + MAX_ACK_BATCH) } }, this.deps.identity, this.deps.signer);
-        this.deps.mesh.send(sender, encodeEnvelope(ack));
+        this.frames.queue(sender, encodeEnvelope(ack));
       }
     }
   }
