@@ -35,6 +35,8 @@ export interface FailoverResult {
 }
 
 const PROBE_INTERVAL_MS = 25;
+/** Pause between one worker's appends: steady load, but a volume the read-back can check in minutes. */
+const WORKER_PAUSE_MS = 20;
 const PROBE_TIMEOUT_MS = 1000;
 
 class ContinuousAppender {
@@ -84,6 +86,7 @@ class ContinuousAppender {
             this.options.ledger.acknowledge(seq, counter);
             this.acknowledged++;
             this.succeeded(attemptStarted, performance.now());
+            await sleep(WORKER_PAUSE_MS);
             break;
           } catch {
             this.errors++;

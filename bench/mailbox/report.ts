@@ -160,7 +160,7 @@ export function renderReport(results: BenchResults, options: BenchOptions, bars:
   }
 
   if (results.failover.length > 0) {
-    out.push('', `Failover: kill -9 of the leader under load (${options.failoverInFlight} appends in flight), unavailability window in ms`);
+    out.push('', `Failover: kill -9 of the leader under load (${options.failoverInFlight} appends in flight), unavailability window in ms (workers pause 20 ms between appends; a probe append starts every 25 ms)`);
     const js = results.failover.find((f) => f.system === 'jetstream');
     const rows = results.failover.map((f) => [
       `${f.label} (${f.system})`,

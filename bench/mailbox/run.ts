@@ -84,7 +84,7 @@ export function defaultOptions(quick: boolean): Omit<BenchOptions, 'log' | 'with
         payloadSizes: [256, 1024],
         inFlights: [1, 8, 64],
         runs: 3,
-        runMs: 2000,
+        runMs: 1000,
         warmupMs: 500,
         failoverIterations: 20,
         // Each spec-profile kill costs 15-30 s of election plus read-back; raise with --spec-failover.
