@@ -1,0 +1,87 @@
+/**
+ * Hostile data-channel input reaching the host: frames are injected exactly where the renderer's
+ * mesh hands them over (mesh.report), so every check the host makes is exercised without WebRTC.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeSigner } from '../../../src/main/crypto/node-signer';
+import { startHost, type HostApi } from '../../../src/main/host/host';
+import { loadOrCreateIdentity } from '../../../src/main/host/keystore';
+import type { MeshCommand } from '../../../src/shared/api';
+import { encodeEnvelope, signEnvelope } from '../../../src/shared/envelope';
+import { generateIdentity, type Identity } from '../../../src/shared/identity';
+import { randomId } from '../../../src/shared/ids';
+import { MOSQUITTO_URL } from '../../helpers/brokers';
+import { eventually, tempProfile } from '../../helpers/headless-peer';
+
+describe('hostile data-channel frames', () => {
+  let alice: HostApi;
+  let bob: HostApi;
+  let bobIdentity: Identity;
+  let session: string;
+  const commands: MeshCommand[] = [];
+
+  beforeAll(async () => {
+    const bobProfile = tempProfile('dc-bob');
+    alice = await startHost({ profileDir: tempProfile('dc-alice'), name: 'alice', brokerUrl: MOSQUITTO_URL });
+    bob = await startHost({ profileDir: bobProfile, name: 'bob', brokerUrl: MOSQUITTO_URL });
+    bobIdentity = loadOrCreateIdentity(bobProfile).identity;
+    for (const h of [alice, bob]) await eventually(() => h.handle('status', {}), (s) => s.signaling === 'connected');
+    const asked = new Promise((r) => bob.on('contactRequest', r));
+    await alice.handle('contacts.add', { userId: bob.userId });
+    await asked;
+    await bob.handle('contacts.respond', { userId: alice.userId, accept: true });
+    await eventually(() => alice.handle('contacts.list', {}), (cs) => cs[0]?.state === 'accepted');
+    alice.on('mesh.command', (c) => commands.push(c));
+    ({ session } = await alice.handle('mesh.attach', {}));
+    await alice.handle('mesh.report', { kind: 'state', session, userId: bob.userId, state: 'CONNECTED', attempt: 0 });
+  });
+  afterAll(async () => {
+    await Promise.all([alice?.close(), bob?.close()]);
+  });
+
+  const inject = (frame: string, from = bob.userId) => alice.handle('mesh.report', { kind: 'frame', session, userId: from, frame });
+  const chat = (text: string, opts: { id?: string; ts?: number; to?: string; signer?: Identity } = {}) =>
+    encodeEnvelope(signEnvelope({ type: 'CHAT_MESSAGE', to: opts.to ?? alice.userId, id: opts.id, ts: opts.ts, body: { text, sentAt: Date.now() } }, opts.signer ?? bobIdentity, nodeSigner));
+  const shown = async () => (await alice.handle('messages.list', { with: bob.userId })).map((m) => m.text);
+  const rejected = (code: string) => alice.rejectStats()[`datachannel:${code}`] ?? 0;
+  const acksFor = (id: string) => commands.filter((c) => c.op === 'send' && c.frame.includes(id)).length;
+
+  it('stores a genuine message once, ACKs every copy, and rejects forged, replayed and malformed frames', async () => {
+    const id = randomId();
+    const genuine = chat('hello alice', { id });
+    await inject(genuine);
+    await eventually(shown, (t) => t.includes('hello alice'));
+    await eventually(async () => acksFor(id), (n) => n === 1);
+
+    // The same frame again is a replay; a retransmission (same id, new ts) is shown once, ACKed again.
+    await inject(genuine);
+    await inject(chat('hello alice', { id, ts: Date.now() + 1 }));
+    await eventually(async () => acksFor(id), (n) => n === 2);
+    expect(rejected('REPLAY')).toBe(1);
+
+    const stranger = generateIdentity();
+    const forged = JSON.parse(chat('forged', { signer: stranger })) as Record<string, unknown>;
+    await inject(JSON.stringify({ ...forged, from: bob.userId }));
+    await inject(chat('not for alice', { to: generateIdentity().userId }));
+    await inject(chat('wrong channel'), stranger.userId);
+    await inject('{"v":1,"type":');
+    await inject(encodeEnvelope(signEnvelope({ type: 'LAUNCH', to: alice.userId, body: {} }, bobIdentity, nodeSigner)));
+    await inject(encodeEnvelope(signEnvelope({ type: 'CHAT_MESSAGE', to: alice.userId, body: { text: 'x'.repeat(16_001) } }, bobIdentity, nodeSigner)));
+    await inject(chat('from the past', { ts: Date.now() - 3_600_000 }));
+    // A batch frame: garbage beside a valid envelope loses only the garbage.
+    await inject(`not json\n${chat('batched')}`);
+
+    await eventually(shown, (t) => t.includes('batched'));
+    expect(await shown()).toEqual(['hello alice', 'batched']);
+    expect(rejected('BAD_SIGNATURE')).toBe(1);
+    expect(rejected('WRONG_RECIPIENT')).toBe(2);
+    expect(rejected('BAD_JSON')).toBe(2);
+    expect(rejected('UNKNOWN_TYPE')).toBe(1);
+    expect(rejected('SCHEMA')).toBe(1);
+    expect(rejected('STALE')).toBe(1);
+
+    // An ACK from Bob for a message Alice never sent him changes nothing.
+    await inject(encodeEnvelope(signEnvelope({ type: 'ACK', to: alice.userId, body: { msgId: randomId() } }, bobIdentity, nodeSigner)));
+    await eventually(async () => rejected('UNAUTHORIZED'), (n) => n === 1);
+  });
+});
