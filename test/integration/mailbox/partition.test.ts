@@ -94,4 +94,33 @@ describe('mailbox cluster: partitions', () => {
     });
     expect(r.acked).toBeGreaterThan(0);
   });
+
+  it('an isolated, paused leader that wakes up still believing it leads never serves a stale read', async () => {
+    const queue = `stale-${Date.now()}`;
+    await probe.create(queue);
+    const old = await cluster.leader(probe);
+    const others = ids.filter((id) => id !== old);
+    // Paused first, so its check-quorum clock stops too; then cut off from the other brokers.
+    cluster.signal(old, 'SIGSTOP');
+    cluster.partition([old], others);
+    try {
+      await cluster.leader(probe, others);
+      const { seq } = await probe.append(queue, 'written-elsewhere');
+      const pinned = new MailboxClient({ seeds: [cluster.addr(old)], clusterId: cluster.clusterId, attemptTimeoutMs: 4000, timeoutMs: 6000 });
+      const pendingRead = pinned.read(queue, 'device').then(
+        (r) => ({ ok: true as const, r }),
+        (err: unknown) => ({ ok: false as const, err }),
+      );
+      await sleep(200);
+      cluster.signal(old, 'SIGCONT');
+      const outcome = await pendingRead;
+      pinned.close();
+      // Either it could not confirm its leadership (an error), or the answer is the current one.
+      if (outcome.ok) expect(outcome.r).toEqual({ seq, data: 'written-elsewhere' });
+      else expect(outcome.err).toBeInstanceOf(MailboxError);
+    } finally {
+      cluster.signal(old, 'SIGCONT');
+      cluster.healAll();
+    }
+  });
 });

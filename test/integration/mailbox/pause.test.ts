@@ -35,4 +35,26 @@ describe('mailbox cluster: paused leader', () => {
     const st = await probe.stats(cluster.addr(paused));
     expect(st.role).not.toBe('leader');
   });
+
+  it('a resumed leader never answers a read queued while it was paused with stale data', async () => {
+    const queue = `stale-${Date.now()}`;
+    await probe.create(queue);
+    const old = await cluster.leader(probe);
+    cluster.signal(old, 'SIGSTOP');
+    try {
+      const others = cluster.specs.map((s) => s.id).filter((id) => id !== old);
+      await cluster.leader(probe, others);
+      const { seq } = await probe.append(queue, 'written-while-paused');
+      // A client that only knows the paused node: its READ waits in the socket until SIGCONT.
+      const pinned = new MailboxClient({ seeds: [cluster.addr(old)], clusterId: cluster.clusterId, attemptTimeoutMs: 8000, timeoutMs: 20_000 });
+      const pendingRead = pinned.read(queue, 'device');
+      await sleep(300);
+      cluster.signal(old, 'SIGCONT');
+      const r = await pendingRead;
+      pinned.close();
+      expect(r).toEqual({ seq, data: 'written-while-paused' });
+    } finally {
+      cluster.signal(old, 'SIGCONT');
+    }
+  });
 });

@@ -52,13 +52,16 @@ export class Workload {
     return c;
   }
 
+  private readonly probeQueue = `probe-${this.tag}`;
+
   async setup(): Promise<void> {
     const c = this.client();
-    for (const q of this.opts.queues) await c.create(q);
+    for (const q of [...this.opts.queues, this.probeQueue]) await c.create(q);
   }
 
   start(): void {
     this.running = true;
+    this.loops.push(this.probe());
     for (let w = 0; w < this.opts.writers; w++) this.loops.push(this.writer(w));
     for (const q of this.opts.queues) for (const r of this.opts.readers) this.loops.push(this.reader(q, r));
   }
@@ -94,6 +97,48 @@ export class Workload {
       } catch (err) {
         rec.status = err instanceof MailboxError && !err.outcomeUnknown ? 'failed' : 'unknown';
         await sleep(100);
+      }
+    }
+  }
+
+  /**
+   * Read-your-writes probe: one client appends seq k, another client (which may still be talking
+   * to a deposed leader) must then read exactly seq k from its position k-1. A stale read shows up
+   * as "empty" or an older seq.
+   */
+  private async probe(): Promise<void> {
+    const writer = this.client();
+    const reader = this.client();
+    let k = 0;
+    while (this.running) {
+      const data = `probe-${this.tag}-${k + 1}`;
+      const reqId = `probe-${this.tag}-${k + 1}`;
+      let seq: number | undefined;
+      while (seq === undefined) {
+        try {
+          seq = (await writer.append(this.probeQueue, data, reqId)).seq;
+        } catch {
+          await sleep(50); // same reqId: settles exactly once
+        }
+      }
+      if (seq !== k + 1) this.violations.push(`probe: append ${reqId} got seq ${seq}, expected ${k + 1}`);
+      k = seq;
+      let ackMayHaveApplied = false;
+      for (let done = false; !done; ) {
+        try {
+          const r = await reader.read(this.probeQueue, 'probe-reader');
+          // an ACK that failed with an unknown outcome may have moved the position past k already
+          if ('empty' in r && ackMayHaveApplied) break;
+          if ('empty' in r || r.seq !== k || r.data !== data) {
+            this.violations.push(`stale read: after seq ${k} was acknowledged, a read returned ${JSON.stringify(r)}`);
+            return;
+          }
+          ackMayHaveApplied = true;
+          await reader.ack(this.probeQueue, 'probe-reader', k);
+          done = true;
+        } catch {
+          await sleep(50);
+        }
       }
     }
   }
