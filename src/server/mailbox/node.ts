@@ -127,9 +127,7 @@ export class MailboxNode {
     // A rejoin interrupted by a restart resumes: still no votes until promoted again.
     if (this.storage.getMeta('needsRejoin') === '1') this.recovering = true;
     if (this.recovering) this.storage.persist([{ meta: { needsRejoin: '1' } }]);
-    const fresh = restored.hardState.term === 0 && restored.entries.length === 0 && !restored.snapshot;
     const joiner = (this.opts.join?.length ?? 0) > 0 || this.recovering;
-    this.joining = joiner && (fresh || this.recovering);
     // A joiner never bootstraps a configuration of its own (it would elect itself): it takes the
     // cluster's from the leader's log or snapshot.
     const voters = joiner ? [] : [this.id, ...this.opts.peers.map((p) => p.id)];
@@ -144,6 +142,9 @@ export class MailboxNode {
       restored,
     });
     this.term = restored.hardState.term;
+    // Keep asking to join until the cluster's configuration has reached us (also after a restart).
+    const configured = this.raft.status();
+    this.joining = joiner && (this.recovering || configured.voters.length + configured.learners.length === 0);
 
     this.transport = new PeerTransport({
       selfId: this.id,
