@@ -537,7 +537,8 @@ export class MailboxNode {
     if (msg.type === 'DATA_SYNC_REQUEST' && !QueueMachine.isValidImage(msg.snapshot.data)) {
       return this.rejectPeer('SCHEMA', 'DATA_SYNC snapshot is not a valid queue-state image', linkPeer, reply);
     }
-    this.raft.step(msg as RaftMessage);
+    const raftMessage: RaftMessage = msg; // compile-time check: wire schema == core message types
+    this.raft.step(raftMessage);
     this.schedule();
   }
 
