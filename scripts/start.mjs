@@ -32,7 +32,22 @@ function node(script, scriptArgs) {
   run(process.execPath, [join(root, script), ...scriptArgs]);
 }
 
-const electron = electronPath();
+/**
+ * npm ci never downloads Electron (package.json allowScripts denies its postinstall, so installs
+ * also succeed where its download host is unreachable); fetch it here on first start instead.
+ */
+function fetchElectron() {
+  const installer = join(root, 'node_modules/electron/install.js');
+  if (!existsSync(installer) || process.env.ELECTRON_SKIP_BINARY_DOWNLOAD) return null;
+  console.log('Fetching the Electron binary (first start)…');
+  const result = spawnSync(process.execPath, [installer], { cwd: join(root, 'node_modules/electron'), encoding: 'utf8', timeout: 300_000 });
+  if (result.status === 0) return electronPath();
+  const reason = `${result.stderr ?? ''}${result.stdout ?? ''}`.split('\n').find((l) => l.trim()) ?? 'unknown error';
+  console.log(`Could not download Electron: ${reason.trim()}`);
+  return null;
+}
+
+const electron = electronPath() ?? fetchElectron();
 
 if (!existsSync(join(root, 'out/renderer/index.html'))) {
   console.log('Building the UI (first start)…');
@@ -47,7 +62,7 @@ if (electron) {
   }
   child = spawn(electron, [root, ...args], { cwd: root, stdio: 'inherit' });
 } else {
-  console.log('Electron binary not installed here (ELECTRON_SKIP_BINARY_DOWNLOAD); starting web mode instead');
+  console.log('The Electron binary is not installed and could not be downloaded here; starting web mode instead.');
   child = spawn(process.execPath, [join(root, 'bin/parley.mjs'), 'web', ...args], { cwd: root, stdio: ['inherit', 'pipe', 'inherit'] });
   // parley web announces itself with one JSON line; show the URL plainly as well.
   let buffered = '';
