@@ -48,7 +48,8 @@ program
   });
 
 const { registerServerCommand } = await import('../server/server');
-registerServerCommand(program);
+const { mailboxComponent } = await import('../server/mailbox/server-component');
+registerServerCommand(program, [mailboxComponent]);
 
 const { registerMailboxCommands } = await import('./mailbox');
 registerMailboxCommands(program);
