@@ -10,7 +10,6 @@ import {
   type Contact, type PeerInfo, type Settings, type SignalingState,
 } from '../../shared/api';
 import { RejectCounter } from '../../shared/errors';
-import type { SignalingBodies } from '../../shared/schemas/signaling';
 import { nodeSigner } from '../crypto/node-signer';
 import { MqttSignaling } from '../signaling/mqtt-signaling';
 import { openStore } from '../store';
