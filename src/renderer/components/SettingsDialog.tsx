@@ -47,6 +47,7 @@ function SettingsForm({ initial, onClose }: { initial: Settings; onClose(): void
       <label htmlFor="settings-ice">ICE servers (STUN/TURN), one per line</label>
       <textarea id="settings-ice" data-testid="settings-ice" rows={4} spellCheck={false} value={ice} onChange={(e) => setIce(e.target.value)}
         onKeyDown={(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) e.currentTarget.form?.requestSubmit(); }} />
+      <p className="hint" data-testid="settings-restart-hint">A new broker URL or ICE servers take effect the next time Parley starts.</p>
       {error && <p className="error" role="alert" data-testid="settings-error">{error}</p>}
       <div className="dialog-actions">
         <button type="button" onClick={onClose}>Cancel</button>
