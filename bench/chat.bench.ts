@@ -16,6 +16,7 @@ import { fromWireSignal, toWireSignal } from '../src/main/host/wire-signal';
 import { MqttSignaling } from '../src/main/signaling/mqtt-signaling';
 import { Mesh } from '../src/renderer/mesh';
 import { generateIdentity, newDeviceId } from '../src/shared/identity';
+import { withTimeout } from '../src/shared/timeout';
 import { befriend, HeadlessPeer, tempProfile } from '../test/helpers/headless-peer';
 import { measureInProcessNegotiation, measureRawEcho, measureRawRate, type LatencySummary } from './mesh-baseline';
 
@@ -99,10 +100,6 @@ async function measurePeers(): Promise<{ latency: LatencySummary; throughput: { 
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([p, new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`${what} timed out`)), ms); })]).finally(() => clearTimeout(timer));
-}
 
 const f = (n: number, d = 2): string => n.toFixed(d);
 

@@ -16,6 +16,7 @@ import {
 } from '../../shared/schemas/signaling';
 import { makeLoginPassword, mqttClientId } from './mqtt-login';
 import { inboxFilter, inboxTopic, isMqttSignalingType, parseTopic, presenceTopic } from './topics';
+import { withTimeout } from '../../shared/timeout';
 import { TypedEmitter } from './typed-emitter';
 
 /** Broker payload limit, same as the embedded broker's: checked before anything is parsed. */
@@ -484,18 +485,3 @@ export class MqttSignaling extends TypedEmitter<SignalingEvents> {
 
 const IGNORED = Symbol('ignored');
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timeout')), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}

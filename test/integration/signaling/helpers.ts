@@ -1,6 +1,7 @@
 /** Shared setup for the signaling integration tests: brokers, clients, raw MQTT, waiting. */
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { nodeSigner } from '../../../src/main/crypto/node-signer';
+import { withTimeout } from '../../../src/shared/timeout';
 import { makeLoginPassword, mqttClientId } from '../../../src/main/signaling/mqtt-login';
 import { MqttSignaling, type MqttSignalingOptions, type SignalingMessageEvent } from '../../../src/main/signaling/mqtt-signaling';
 import { presenceTopic } from '../../../src/main/signaling/topics';
@@ -116,18 +117,3 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
