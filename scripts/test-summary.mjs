@@ -24,6 +24,12 @@ for (const suite of report.testResults ?? []) {
 const cwd = process.cwd() + '/';
 for (const s of skipped) console.log(`skipped: ${s.replace(cwd, '')}`);
 for (const f of failed) console.log(`FAILED: ${f.replace(cwd, '')}`);
+// vitest exits non-zero for errors outside any test too (e.g. a worker process that crashed),
+// which its JSON report does not show; count that as a failure so the summary never reads green
+// when the run was not.
+const vitestExit = Number(process.argv[3] ?? 0);
+if ((vitestExit !== 0 || report.success === false) && failed.length === 0) failed.push('vitest: errors outside tests (see "Unhandled Errors" above)');
+for (const f of failed.slice(-1)) if (f.startsWith('vitest:')) console.log(`FAILED: ${f}`);
 const passed = report.numPassedTests ?? 0;
 console.log(`${passed} passed, ${failed.length} failed, ${skipped.length} skipped`);
 process.exit(failed.length > 0 ? 1 : 0);

@@ -8,6 +8,8 @@ npm run build:renderer || { echo "0 passed, 1 failed"; exit 1; }
 status=0
 npm run typecheck || status=1
 rm -f test-results/vitest.json
-npx vitest run "$@" || status=1
-node scripts/test-summary.mjs || status=1
+npx vitest run "$@"
+vitest_status=$?
+[ $vitest_status -eq 0 ] || status=1
+node scripts/test-summary.mjs test-results/vitest.json $vitest_status || status=1
 exit $status

@@ -11,6 +11,13 @@ export const ALICE = 'a'.repeat(63) + '1'; // lower id: polite
 export const BOB = 'b'.repeat(63) + '2';
 export const CAROL = 'c'.repeat(63) + '3';
 
+/**
+ * Every connection any test made, kept referenced until the worker exits: @roamhq/wrtc can crash
+ * the process (native fault, "worker exited unexpectedly") when a closed RTCPeerConnection is
+ * garbage-collected while hundreds are churned, which the glare rounds do.
+ */
+const KEEP_ALIVE: RTCPeerConnection[] = [];
+
 /** Records every RTCPeerConnection a mesh creates and any in-band 'datachannel' it receives. */
 export function trackedPeerConnection(): { Ctor: typeof RTCPeerConnection; instances: RTCPeerConnection[]; inbandChannels: () => number } {
   const instances: RTCPeerConnection[] = [];
@@ -20,6 +27,7 @@ export function trackedPeerConnection(): { Ctor: typeof RTCPeerConnection; insta
     constructor(config?: RTCConfiguration) {
       super(config);
       instances.push(this);
+      KEEP_ALIVE.push(this);
       this.addEventListener('datachannel', () => inband++);
     }
   }
