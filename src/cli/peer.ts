@@ -65,7 +65,7 @@ export async function runPeer(opts: PeerCliOptions): Promise<void> {
     const reply = startLine(host, line);
     chain = chain.then(async () => {
       const r = await reply;
-      if (r === 'quit') await quit(0, lastReqId(line));
+      if (r instanceof QuitRequest) await quit(0, r.reqId);
       else write(r);
     });
   });
@@ -74,14 +74,18 @@ export async function runPeer(opts: PeerCliOptions): Promise<void> {
   process.on('SIGINT', () => void quit(0));
 }
 
-/** Parses and starts one line; resolves to the reply to write, or 'quit'. */
-async function startLine(host: HostApi, line: string): Promise<Out | 'quit'> {
+class QuitRequest {
+  constructor(readonly reqId?: string | number) {}
+}
+
+/** Parses and starts one line; resolves to the reply to write, or a request to quit. */
+async function startLine(host: HostApi, line: string): Promise<Out | QuitRequest> {
   const parsed = parseControlLine(line);
   if (!parsed.ok) {
     return { ok: false, ...(parsed.reqId !== undefined ? { reqId: parsed.reqId } : {}), error: { code: parsed.code, message: parsed.message } };
   }
   const { op } = parsed;
-  if (op.op === 'quit') return 'quit';
+  if (op.op === 'quit') return new QuitRequest(op.reqId);
   const tag = op.reqId !== undefined ? { reqId: op.reqId } : {};
   try {
     return { ok: true, ...tag, ...(await runOp(host, op)) };
@@ -89,11 +93,6 @@ async function startLine(host: HostApi, line: string): Promise<Out | 'quit'> {
     const e = err as { code?: string; message?: string };
     return { ok: false, ...tag, error: { code: e.code ?? 'FAILED', message: e.message ?? String(err) } };
   }
-}
-
-function lastReqId(line: string): string | number | undefined {
-  const parsed = parseControlLine(line);
-  return parsed.ok ? parsed.op.reqId : undefined;
 }
 
 async function runOp(host: HostApi, op: Exclude<ControlOp, { op: 'quit' }>): Promise<Out> {

@@ -16,7 +16,7 @@ import { openStore } from '../store';
 import type { Store, StoredMessage } from '../store/types';
 import { Contacts, HostCallError, shortName } from './contacts';
 import { Delivery } from './delivery';
-import { TypedEvents } from './events';
+import { TypedEmitter } from '../../shared/typed-emitter';
 import { loadOrCreateIdentity, type LoadedIdentity, type SecretWrapper } from './keystore';
 import { EMBEDDED_BROKER_URL, ensureEmbeddedBroker } from './embedded-servers';
 import { PresenceTracker } from '../signaling/presence';
@@ -71,7 +71,7 @@ export async function startHost(opts: HostOptions): Promise<HostApi> {
 class Host implements HostApi {
   readonly userId: string;
   readonly deviceId: string;
-  private readonly events = new TypedEvents<ApiEvents>();
+  private readonly events = new TypedEmitter<ApiEvents>();
   private readonly rejects = new RejectCounter();
   private settings: Settings;
   private readonly signaling: MqttSignaling;

@@ -9,7 +9,7 @@
  */
 import type { ApiArgs, ConnectionState, MeshCommand } from '../../shared/api';
 import { randomId } from '../../shared/ids';
-import { TypedEvents } from './events';
+import { TypedEmitter } from '../../shared/typed-emitter';
 import type { MeshLike, MeshSignalingPort, MeshStateEvent, SignalKind } from './transport';
 
 type Report = ApiArgs<'mesh.report'>;
@@ -26,7 +26,7 @@ export class RemoteMesh implements MeshLike {
   private session: string | null = null;
   private readonly wanted = new Set<string>();
   private readonly states = new Map<string, MeshStateEvent>();
-  private readonly events = new TypedEvents<MeshEvents>();
+  private readonly events = new TypedEmitter<MeshEvents>();
   private signaling: MeshSignalingPort | null = null;
 
   constructor(private readonly sendCommand: (cmd: MeshCommand) => void) {}

@@ -17,7 +17,7 @@ import {
 import { makeLoginPassword, mqttClientId } from './mqtt-login';
 import { inboxFilter, inboxTopic, isMqttSignalingType, parseTopic, presenceTopic } from './topics';
 import { withTimeout } from '../../shared/timeout';
-import { TypedEmitter } from './typed-emitter';
+import { TypedEmitter } from '../../shared/typed-emitter';
 
 /** Broker payload limit, same as the embedded broker's: checked before anything is parsed. */
 export const MAX_SIGNALING_BYTES = 64 * 1024;

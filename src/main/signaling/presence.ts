@@ -1,6 +1,6 @@
 import type { Presence } from '../../shared/api';
 import type { MqttSignaling, SignalingMessageEvent } from './mqtt-signaling';
-import { TypedEmitter } from './typed-emitter';
+import { TypedEmitter } from '../../shared/typed-emitter';
 
 export const HEARTBEAT_INTERVAL_MS = 30_000;
 export const PRESENCE_TIMEOUT_MS = 60_000;

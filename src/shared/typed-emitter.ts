@@ -1,5 +1,8 @@
-/** Minimal typed event emitter: listener errors are isolated so one bad listener cannot break delivery. */
-export class TypedEmitter<Events extends Record<string, unknown>> {
+/**
+ * Minimal typed event emitter (one payload per event): listener errors are isolated so one bad
+ * listener cannot break delivery. Used as a base class (signaling) or as a member (the host).
+ */
+export class TypedEmitter<Events extends { [K in keyof Events]: unknown }> {
   private readonly listeners = new Map<keyof Events, Set<(payload: never) => void>>();
 
   on<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): () => void {
@@ -21,7 +24,7 @@ export class TypedEmitter<Events extends Record<string, unknown>> {
     this.listeners.get(event)?.delete(listener as (payload: never) => void);
   }
 
-  protected emit<K extends keyof Events>(event: K, payload: Events[K]): void {
+  emit<K extends keyof Events>(event: K, payload: Events[K]): void {
     const set = this.listeners.get(event);
     if (!set) return;
     for (const listener of [...set]) {
