@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite talks to, when missing: Debian Chromium and Xvfb (browser
-# and Electron tests), and the local Mosquitto / PostgreSQL / NATS services the suite expects on
-# their standard loopback ports. Safe to run repeatedly; does nothing when all is present.
+# and Electron tests), iproute2, iptables and coturn (the network-namespace test's NATs and TURN),
+# and the local Mosquitto / PostgreSQL / NATS services the suite expects on their standard loopback
+# ports. Safe to run repeatedly; does nothing when all is present.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# iptables and ip live in /usr/sbin, which a non-root PATH may leave out.
+has() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
 command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
 command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+has ip || missing+=(iproute2)
+has iptables || missing+=(iptables)
+has turnserver || missing+=(coturn)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq

@@ -6,7 +6,14 @@ import type { Duplex } from 'node:stream';
  * PUBLISH in memory before authorizePublish gets to refuse it. Only reads the headers: the data
  * itself still flows to aedes untouched (this is a second 'data' listener).
  */
-export function guardPacketSize(stream: Duplex, maxBytes: number, onOversize: (declaredBytes: number) => void): void {
+export function guardPacketSize(
+  stream: Duplex,
+  maxBytes: number,
+  onOversize: (declaredBytes: number) => void,
+  /** Sees each packet's type (high nibble of the first byte) as its header completes. */
+  onPacket?: (type: number) => void,
+): void {
+  let type = 0;
   let skip = 0; // bytes of the current packet body still to pass
   let inHeader = false; // the type byte has been read, the length varint is in progress
   let length = 0;
@@ -26,6 +33,7 @@ export function guardPacketSize(stream: Duplex, maxBytes: number, onOversize: (d
       }
       if (!inHeader) {
         inHeader = true;
+        type = chunk[i]! >> 4;
         length = 0;
         multiplier = 1;
         lengthBytes = 0;
@@ -44,6 +52,8 @@ export function guardPacketSize(stream: Duplex, maxBytes: number, onOversize: (d
         return;
       }
       skip = length;
+      onPacket?.(type);
+      if (tripped || stream.destroyed) return;
     }
   });
 }

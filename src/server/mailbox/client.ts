@@ -4,6 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { ConnectionClosedError, RequestConnection, RequestTimeoutError, type RawReply } from './connection';
 import type { MailboxErrorCode, Member } from '../../shared/schemas/mailbox';
+import type { MailboxAuth } from '../../shared/mailbox-auth';
+import { proveAdmin } from './cluster-key';
+import type { MailboxTlsClientOptions } from './wire-socket';
 
 export interface MailboxClientOptions {
   seeds: string[];
@@ -14,6 +17,10 @@ export interface MailboxClientOptions {
   attemptTimeoutMs?: number;
   /** Writer identity scoping reqId de-duplication (default: random per client instance). */
   clientId?: string;
+  /** The cluster key (loadClusterKey): needed only for membership operations such as removeNode. */
+  clusterKey?: Buffer;
+  /** Speak TLS to the nodes (they run with --tls-cert/--tls-key); certificates are checked normally. */
+  tls?: MailboxTlsClientOptions;
 }
 
 export interface ClusterInfo {
@@ -38,7 +45,12 @@ export class MailboxError extends Error {
   }
 }
 
-const RETRYABLE = new Set<string>(['NOT_LEADER', 'UNAVAILABLE', 'TIMEOUT', 'SHUTTING_DOWN']);
+const RETRYABLE = new Set<string>(['NOT_LEADER', 'UNAVAILABLE', 'TIMEOUT', 'SHUTTING_DOWN', 'OVERLOADED']);
+const MEMBERSHIP_OPS = new Set(['JOIN_CLUSTER', 'LEAVE_CLUSTER']);
+
+function authField(auth: MailboxAuth | undefined): { auth?: MailboxAuth } {
+  return auth ? { auth } : {};
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -54,6 +66,8 @@ export class MailboxClient {
   private known: string[];
   private rotation = 0;
   private closed = false;
+  private readonly clusterKey: Buffer | undefined;
+  private readonly tls: MailboxTlsClientOptions | undefined;
   readonly clientId: string;
 
   constructor(opts: MailboxClientOptions) {
@@ -64,6 +78,8 @@ export class MailboxClient {
     this.clusterId = opts.clusterId;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 3_000;
+    this.clusterKey = opts.clusterKey;
+    this.tls = opts.tls;
   }
 
   /** The node currently believed to lead (null until learned). */
@@ -88,31 +104,34 @@ export class MailboxClient {
    * commit. To settle an append whose outcome was unknown, call again with the same reqId (and
    * the same clientId, which scopes de-duplication).
    */
-  async append(queue: string, data: string, reqId: string = randomUUID(), opts: { clientId?: string } = {}): Promise<{ seq: number; reqId: string }> {
-    const reply = await this.call({ op: 'APPEND', queue, data, reqId, clientId: opts.clientId ?? this.clientId });
+  async append(queue: string, data: string, reqId: string = randomUUID(), opts: { clientId?: string; auth?: MailboxAuth } = {}): Promise<{ seq: number; reqId: string }> {
+    const reply = await this.call({ op: 'APPEND', queue, data, reqId, clientId: opts.clientId ?? this.clientId, ...authField(opts.auth) });
     return { seq: Number(reply.seq), reqId };
   }
 
-  async read(queue: string, clientId: string): Promise<ReadResult> {
-    const reply = await this.call({ op: 'READ', queue, clientId });
+  /** `auth` (src/shared/mailbox-auth.ts) is required on inbox:{userId} queues. */
+  async read(queue: string, clientId: string, auth?: MailboxAuth): Promise<ReadResult> {
+    const reply = await this.call({ op: 'READ', queue, clientId, ...authField(auth) });
     if (reply.empty === true) return { empty: true };
     return { seq: Number(reply.seq), data: String(reply.data) };
   }
 
-  async ack(queue: string, clientId: string, seq: number): Promise<void> {
-    await this.call({ op: 'ACK', queue, clientId, seq });
+  async ack(queue: string, clientId: string, seq: number, auth?: MailboxAuth): Promise<void> {
+    await this.call({ op: 'ACK', queue, clientId, seq, ...authField(auth) });
   }
 
   /** Per-code rejection counters of one node (STATS op). */
-  async stats(addr: string): Promise<{ nodeId: string; role: string; term: number; rejects: Record<string, number>; storage: { transactions: number; entries: number } }> {
+  async stats(addr: string): Promise<{ nodeId: string; role: string; term: number; rejects: Record<string, number>; storage: { transactions: number; entries: number; unsynced: number } }> {
     const conn = this.connection(addr);
     const reply = await conn.request(this.frame({ op: 'STATS' }), this.attemptTimeoutMs);
     if (!reply.ok) throw new MailboxError(String(reply.code) as MailboxErrorCode, String(reply.reason));
-    return reply as unknown as { nodeId: string; role: string; term: number; rejects: Record<string, number>; storage: { transactions: number; entries: number } };
+    return reply as unknown as { nodeId: string; role: string; term: number; rejects: Record<string, number>; storage: { transactions: number; entries: number; unsynced: number } };
   }
 
   /** Asks the cluster to remove a node (it leaves through a configuration change). */
   async removeNode(nodeId: string): Promise<void> {
+    if (!this.clusterKey) throw new MailboxError('UNAUTHENTICATED', 'removing a node needs the cluster key (MailboxClient clusterKey / --cluster-key FILE)');
+    if (this.clusterId === undefined) await this.cluster(); // the proof names the cluster
     await this.call({ op: 'LEAVE_CLUSTER', nodeId });
   }
 
@@ -123,7 +142,11 @@ export class MailboxClient {
   }
 
   private frame(body: Record<string, unknown>): Record<string, unknown> {
-    return this.clusterId === undefined ? body : { ...body, clusterId: this.clusterId };
+    const framed = this.clusterId === undefined ? body : { ...body, clusterId: this.clusterId };
+    if (!MEMBERSHIP_OPS.has(String(body.op)) || !this.clusterKey || this.clusterId === undefined) return framed;
+    // A fresh proof per attempt: each one is accepted once.
+    const fields = { clusterId: this.clusterId, op: String(body.op), nodeId: String(body.nodeId), addr: typeof body.addr === 'string' ? body.addr : null };
+    return { ...framed, auth: proveAdmin(this.clusterKey, fields) };
   }
 
   private learn(info: { clusterId?: unknown; leader?: unknown; members?: unknown }): void {
@@ -139,7 +162,7 @@ export class MailboxClient {
   private connection(addr: string): RequestConnection {
     let c = this.connections.get(addr);
     if (!c || c.closed) {
-      c = new RequestConnection(addr);
+      c = new RequestConnection(addr, 2000, this.tls);
       this.connections.set(addr, c);
     }
     return c;

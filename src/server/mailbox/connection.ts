@@ -1,7 +1,11 @@
 // One pipelined request/reply TCP connection to a mailbox node (length-prefixed JSON frames).
 import net from 'node:net';
 import { FrameDecoder, writeFrame } from './framing';
-import { MAX_PEER_FRAME_BYTES, parseReply } from '../../shared/schemas/mailbox';
+import { describeDialError, dialMailbox, readyEvent, type MailboxTlsClientOptions } from './wire-socket';
+import { parseReply } from '../../shared/schemas/mailbox';
+
+/** Replies are at most one READ (64 KiB of data) plus framing; nothing bigger is buffered. */
+const MAX_REPLY_FRAME_BYTES = 1024 * 1024;
 
 export interface RawReply {
   ok: boolean;
@@ -38,33 +42,33 @@ export function parseHostPort(addr: string): { host: string; port: number } {
 
 export class RequestConnection {
   private readonly socket: net.Socket;
-  private readonly decoder = new FrameDecoder(MAX_PEER_FRAME_BYTES);
+  private readonly decoder = new FrameDecoder(MAX_REPLY_FRAME_BYTES);
   private readonly pending = new Map<number, Pending>();
   private nextCorr = 1;
   private closedReason: string | null = null;
   readonly ready: Promise<void>;
 
-  constructor(readonly addr: string, connectTimeoutMs = 2000) {
+  constructor(readonly addr: string, connectTimeoutMs = 2000, tlsOpts?: MailboxTlsClientOptions) {
     const { host, port } = parseHostPort(addr);
-    this.socket = net.connect({ host, port });
+    this.socket = dialMailbox(host, port, tlsOpts);
     this.socket.setNoDelay(true);
     this.ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.fail(`connect timeout to ${addr}`);
         reject(new ConnectionClosedError(`connect timeout to ${addr}`));
       }, connectTimeoutMs);
-      this.socket.once('connect', () => {
+      this.socket.once(readyEvent(tlsOpts), () => {
         clearTimeout(timer);
         resolve();
       });
       this.socket.once('error', (err) => {
         clearTimeout(timer);
-        reject(new ConnectionClosedError(`${addr}: ${err.message}`));
+        reject(new ConnectionClosedError(`${addr}: ${describeDialError(err)}`));
       });
     });
     this.ready.catch(() => undefined);
     this.socket.on('data', (chunk) => this.onData(chunk));
-    this.socket.on('error', (err) => this.fail(`${addr}: ${err.message}`));
+    this.socket.on('error', (err) => this.fail(`${addr}: ${describeDialError(err)}`));
     this.socket.on('close', () => this.fail(`${addr}: connection closed`));
   }
 

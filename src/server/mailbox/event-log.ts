@@ -8,7 +8,8 @@ export interface NodeEvent {
   term: number;
   role: string;
   leader: string | null;
-  event: 'start' | 'role' | 'stop' | 'recovering' | 'member';
+  /** `refused`: a trust-boundary refusal (at most one line per code every few seconds; STATS counts all) */
+  event: 'start' | 'role' | 'stop' | 'recovering' | 'member' | 'refused';
   detail?: string;
 }
 

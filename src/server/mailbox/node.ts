@@ -14,11 +14,16 @@ import { MailboxStorage, StorageCorruptError, type PersistBatch, type SyncMode }
 import { EventLog } from './event-log';
 import { PROFILES, type ProfileName, type TimingProfile } from './profiles';
 import { QueueMachine, type MachineCommand, type MachineResult } from './state-machine';
-import { RejectCounter } from './reject-counter';
+import { RejectCounter } from '../../shared/errors';
 import { RequestConnection } from './connection';
+import { admitInbox, DEFAULT_INBOX_LIMITS, depositRate, type InboxLimits } from './inbox-policy';
+import type { KeyedBuckets } from '../../shared/rate-limit/keyed-buckets';
+import { isInboxName } from '../../shared/mailbox-auth';
+import { AdminVerifier, proveAdmin } from './cluster-key';
+import { createMailboxServer, dialMailbox, type MailboxTlsClientOptions, type MailboxTlsServerOptions } from './wire-socket';
 import {
   MAX_CLIENT_FRAME_BYTES,
-  MAX_PEER_FRAME_BYTES,
+  looksLikePeerFrame,
   parseClientRequest,
   parsePeerHello,
   type ClientRequest,
@@ -44,9 +49,47 @@ export interface MailboxNodeOptions {
   /** take a snapshot and compact the log every this many applied entries */
   snapshotEvery?: number;
   random?: () => number;
+  /** expiry, caps and deposit rate of inbox:{userId} queues */
+  inbox?: Partial<InboxLimits>;
+  /**
+   * The cluster key (`--cluster-key FILE`): authenticates broker links and membership operations.
+   * Required with peers or --join; a keyless one-node mailbox refuses both.
+   */
+  clusterKey?: Buffer | null;
+  /**
+   * Serve TLS (`--tls-cert/--tls-key`) to clients and peers, and dial peers over TLS, checking
+   * their certificates against the system roots plus `ca`. Every node of a cluster does the same.
+   */
+  tls?: MailboxTlsServerOptions & MailboxTlsClientOptions;
+}
+
+/** Replies buffered for one client beyond this and the client is dropped (it isn't reading). */
+export const MAX_CLIENT_OUTPUT_BYTES = 4 * 1024 * 1024;
+/** Requests one client connection may have awaiting replies; more are answered OVERLOADED. */
+export const MAX_CLIENT_INFLIGHT = 1024;
+/** Proposals awaiting commit, over all clients (count and command bytes); more are answered OVERLOADED. */
+export const MAX_PENDING_PROPOSALS = 4096;
+export const MAX_PENDING_PROPOSAL_BYTES = 32 * 1024 * 1024;
+/** Reads awaiting their ReadIndex confirmation, over all clients. */
+export const MAX_PENDING_READS = 4096;
+/** Open client (not yet peer) connections; more are closed at once. */
+export const MAX_CLIENT_CONNECTIONS = 4096;
+/** A client frame declared bigger than this is not skipped: the connection is closed. */
+export const MAX_CLIENT_SKIP_BYTES = 1024 * 1024;
+
+export class ClusterKeyRequiredError extends Error {
+  constructor(what: string) {
+    super(`${what} needs a cluster key: create one with "openssl rand -hex 32 > cluster.key", give every node --cluster-key cluster.key`);
+    this.name = 'ClusterKeyRequiredError';
+  }
 }
 
 type Reply = (frame: Record<string, unknown>) => void;
+
+function corrOf(ev: FrameEvent): number | null {
+  const raw = ev.kind === 'frame' ? (ev.value as { corr?: unknown } | null)?.corr : undefined;
+  return typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 ? raw : null;
+}
 
 interface PendingProposal {
   term: number;
@@ -78,7 +121,11 @@ export class MailboxNode {
   private readonly clients = new Set<net.Socket>();
   private tickTimer: NodeJS.Timeout | null = null;
   private scheduled = false;
-  private readonly rejects = new RejectCounter();
+  // Codes here are the wire's (MailboxErrorCode, PEER_SENT_*); the event log keeps the reasons.
+  private readonly rejects = new RejectCounter<string>({ keepRecent: 0 });
+  private readonly lastRefusalEvent = new Map<string, number>();
+  private readonly key: Buffer | null;
+  private readonly admin: AdminVerifier | null;
   private events!: EventLog;
   private selfAddr = '';
   /** each node's own listening address, as it announced it (what clients are told) */
@@ -86,6 +133,7 @@ export class MailboxNode {
   /** addresses from --peers: links are dialed here, never overridden by gossip */
   private readonly pinnedDial = new Map<string, string>();
   private readonly proposals = new Map<number, PendingProposal>();
+  private pendingProposalBytes = 0;
   private readonly reads = new Map<string, PendingRead>();
   private applied = 0;
   private snapshotIndex = 0;
@@ -94,17 +142,27 @@ export class MailboxNode {
   private role: Role = 'follower';
   private leader: string | null = null;
   private term = 0;
+  /** term and vote as last written with an fsync */
+  private syncedHard: { term: number; vote: string | null } = { term: 0, vote: null };
   private recovering = false;
   private joining = false;
   private stopped = false;
   private ticks = 0;
+  private readonly inboxLimits: InboxLimits;
+  private readonly depositRate: KeyedBuckets;
 
   constructor(opts: MailboxNodeOptions) {
     this.opts = opts;
     this.id = opts.id;
     this.clusterId = opts.clusterId ?? 'parley-mailbox';
     this.profile = PROFILES[opts.profile ?? 'fast'];
+    this.key = opts.clusterKey ?? null;
+    if (!this.key && opts.peers.length > 0) throw new ClusterKeyRequiredError(`a multi-node mailbox cluster (--peers ${opts.peers.map((p) => p.id).join(',')})`);
+    if (!this.key && (opts.join?.length ?? 0) > 0) throw new ClusterKeyRequiredError('joining a mailbox cluster (--join)');
+    this.admin = this.key ? new AdminVerifier(this.key) : null;
     for (const p of opts.peers) this.pinnedDial.set(p.id, p.addr);
+    this.inboxLimits = { ...DEFAULT_INBOX_LIMITS, ...opts.inbox };
+    this.depositRate = depositRate(this.inboxLimits);
   }
 
   get address(): string {
@@ -142,6 +200,7 @@ export class MailboxNode {
       restored,
     });
     this.term = restored.hardState.term;
+    this.syncedHard = { term: restored.hardState.term, vote: restored.hardState.vote };
     // Keep asking to join until the cluster's configuration has reached us (also after a restart).
     const configured = this.raft.status();
     this.joining = joiner && (this.recovering || configured.voters.length + configured.learners.length === 0);
@@ -150,8 +209,11 @@ export class MailboxNode {
       selfId: this.id,
       clusterId: this.clusterId,
       selfAddr: this.selfAddr,
+      key: this.key,
+      ...(this.opts.tls ? { connect: (host: string, port: number) => dialMailbox(host, port, this.clientTls()) } : {}),
       onFrame: (from, frame, reply) => this.onPeerFrame(from, frame, reply),
       onReject: (code, reason, source, reply) => this.rejectPeer(code, reason, source, reply),
+      onCount: (counter, reason, source) => this.refused(counter, reason, source),
     });
     this.syncTransportPeers();
     this.events.record({ event: this.recovering ? 'recovering' : 'start', term: this.term, role: this.role, leader: null });
@@ -185,6 +247,21 @@ export class MailboxNode {
 
   rejectCounts(): Record<string, number> {
     return this.rejects.snapshot();
+  }
+
+  /** Role, term and commit index, for /metrics. */
+  status(): { role: Role; term: number; commit: number } {
+    const st = this.raft?.status();
+    return { role: this.role, term: this.term, commit: st?.commit ?? 0 };
+  }
+
+  /** Counts a refusal (STATS.rejects) and notes it in the event log, at most once per code every 5 s. */
+  private refused(counter: string, reason: string, source: string): void {
+    this.rejects.count(counter, reason);
+    const now = Date.now();
+    if ((this.lastRefusalEvent.get(counter) ?? 0) > now - 5000) return;
+    this.lastRefusalEvent.set(counter, now);
+    this.events?.record({ event: 'refused', term: this.term, role: this.role, leader: this.leader, detail: `${counter} from ${source}: ${reason}`.slice(0, 300) });
   }
 
   // ---------- storage ----------
@@ -252,6 +329,7 @@ export class MailboxNode {
     if (this.role === 'leader') {
       if (this.ticks % 10 === 0) this.promoteCaughtUpLearners();
       if (this.ticks % 20 === 0) this.broadcastClusterUpdate();
+      if (this.ticks % 20 === 0) this.proposeExpiry();
     }
     this.schedule();
   }
@@ -295,8 +373,22 @@ export class MailboxNode {
       for (const m of early) this.sendRaft(m);
       this.transport.flush();
     }
-    // Durable (one fsync in 'full' mode for the whole batch: group commit).
-    this.storage.persist(batches);
+    // Durable (one fsync in 'full' mode for the whole batch: group commit) when it must be, as
+    // etcd's MustSync decides: new entries, a snapshot, or a new term or vote. A hard state whose
+    // only change is the commit index is written without an fsync: losing it in a crash only
+    // lowers the restored commit index, which the leader raises again, and everything committed
+    // was already durable on a majority before it counted as committed. This keeps the second
+    // fsync (of the commit index) off the path between a majority's acknowledgement and the reply.
+    let durable = false;
+    let lastHard: HardState | undefined;
+    for (const rd of readies) {
+      if (rd.entries.length > 0 || rd.snapshot) durable = true;
+      if (!rd.hardState) continue;
+      lastHard = rd.hardState;
+      if (rd.hardState.term !== this.syncedHard.term || rd.hardState.vote !== this.syncedHard.vote) durable = true;
+    }
+    this.storage.persist(batches, { durable });
+    if (durable && lastHard) this.syncedHard = { term: lastHard.term, vote: lastHard.vote };
     for (const rd of readies) this.handleReady(rd, early);
     this.maybeSnapshot();
     if (this.raft.hasReady()) this.schedule();
@@ -469,9 +561,11 @@ export class MailboxNode {
       if (!this.recovering && (st.learners.includes(this.id) || st.voters.includes(this.id))) break;
       let target: string | undefined = seeds[i++ % seeds.length];
       for (let hop = 0; hop < 4 && target && !this.stopped && this.joining; hop++) {
-        const conn = new RequestConnection(target);
+        const conn = new RequestConnection(target, 2000, this.clientTls());
         try {
-          const reply = await conn.request({ op: 'JOIN_CLUSTER', clusterId: this.clusterId, nodeId: this.id, addr: this.selfAddr }, 3000);
+          const fields = { clusterId: this.clusterId, op: 'JOIN_CLUSTER', nodeId: this.id, addr: this.selfAddr };
+          const auth = this.key ? proveAdmin(this.key, fields) : undefined;
+          const reply = await conn.request({ op: 'JOIN_CLUSTER', clusterId: this.clusterId, nodeId: this.id, addr: this.selfAddr, auth }, 3000);
           if (reply.ok) {
             for (const m of (reply.members as Member[] | undefined) ?? []) {
               if (m.addr && m.id !== this.id && !this.advertised.has(m.id)) this.advertised.set(m.id, m.addr);
@@ -497,7 +591,7 @@ export class MailboxNode {
 
   private onPeerFrame(linkPeer: string, frame: PeerFrame, reply: Reply): void {
     if (frame.type === 'REJECT') {
-      this.rejects.count(`PEER_SENT_${frame.code}`);
+      this.rejects.count(`PEER_SENT_${frame.code}`, frame.reason);
       return;
     }
     if (frame.clusterId !== this.clusterId) {
@@ -534,6 +628,11 @@ export class MailboxNode {
       return this.rejectPeer('NOT_MEMBER', `${frame.from} is not a member`, linkPeer, reply);
     }
     if (this.recovering && msg.type === 'ELECTION_REQUEST') return; // our old vote was lost with the file
+    if (msg.type === 'DATA_SYNC_REQUEST' && (msg.term !== st.term || st.leader !== frame.from) && members.size > 0) {
+      // Only the leader we follow in this term may replace our state (it resends after an
+      // election timeout, by which time its heartbeats have made it our leader).
+      return this.rejectPeer('NOT_LEADER', `snapshot from ${frame.from} at term ${msg.term}: the leader of term ${st.term} is ${st.leader ?? 'unknown'}`, linkPeer, reply);
+    }
     if (msg.type === 'DATA_SYNC_REQUEST' && !QueueMachine.isValidImage(msg.snapshot.data)) {
       return this.rejectPeer('SCHEMA', 'DATA_SYNC snapshot is not a valid queue-state image', linkPeer, reply);
     }
@@ -542,17 +641,20 @@ export class MailboxNode {
     this.schedule();
   }
 
-  private rejectPeer(code: MailboxErrorCode, reason: string, source: string, reply: Reply, term?: number): void {
-    this.rejects.count(code);
-    reply({ type: 'REJECT', clusterId: this.clusterId, code, reason, ...(term === undefined ? {} : { term }) });
-    void source;
+  private rejectPeer(code: MailboxErrorCode, reason: string, source: string, reply?: Reply, term?: number): void {
+    this.refused(code, reason, source);
+    reply?.({ type: 'REJECT', clusterId: this.clusterId, code, reason, ...(term === undefined ? {} : { term }) });
   }
 
   // ---------- client side ----------
 
   private listen(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const server = net.createServer((socket) => this.onConnection(socket));
+      const server = createMailboxServer((socket) => this.onConnection(socket), this.opts.tls);
+      // a failed TLS handshake (plain TCP, a client that distrusts us, garbage) never becomes a connection
+      server.on('tlsClientError', (err: Error, socket: net.Socket) => {
+        this.refused('TLS_HANDSHAKE', err.message, `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
+      });
       server.once('error', reject);
       server.listen(this.opts.port, this.opts.host ?? '127.0.0.1', () => {
         const a = server.address() as net.AddressInfo;
@@ -563,26 +665,70 @@ export class MailboxNode {
     });
   }
 
+  private clientTls(): MailboxTlsClientOptions | undefined {
+    const t = this.opts.tls;
+    return t ? (t.ca ? { ca: t.ca } : {}) : undefined;
+  }
+
   private onConnection(socket: net.Socket): void {
     socket.setNoDelay(true);
+    const source = `client ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    if (this.clients.size >= MAX_CLIENT_CONNECTIONS) {
+      this.refused('CONNECTION_CAP', `${MAX_CLIENT_CONNECTIONS} client connections open`, source);
+      socket.destroy();
+      return;
+    }
     this.clients.add(socket);
-    // The first frame decides: PEER_HELLO makes this a broker link, anything else a client.
-    const decoder = new FrameDecoder(MAX_PEER_FRAME_BYTES);
+    // The first frame decides: PEER_HELLO starts the broker handshake, anything else makes this a
+    // client. Either way it is held to the client frame cap until it has proved the cluster key.
+    const decoder = new FrameDecoder(MAX_CLIENT_FRAME_BYTES);
     let decided = false;
-    const reply: Reply = (frame) => writeFrame(socket, frame);
+    let inflight = 0;
+    const send: Reply = (frame) => {
+      if (socket.destroyed) return;
+      writeFrame(socket, frame);
+      if (socket.writableLength > MAX_CLIENT_OUTPUT_BYTES) {
+        // It sends requests but doesn't read the answers: don't buffer them for it.
+        this.refused('SLOW_READER', `${socket.writableLength} bytes of replies unread (cap ${MAX_CLIENT_OUTPUT_BYTES})`, source);
+        socket.destroy();
+      }
+    };
     const onData = (chunk: Buffer): void => {
       const events = decoder.push(chunk);
       for (let step = events.next(); !step.done; step = events.next()) {
+        if (socket.destroyed) return;
         const ev = step.value;
         if (!decided) {
           decided = true;
-          if (ev.kind === 'frame' && typeof ev.value === 'object' && ev.value !== null && (ev.value as { type?: unknown }).type === 'PEER_HELLO') {
-            this.onPeerHello(ev.value, socket, decoder, events, onData, reply);
+          if (ev.kind === 'frame' && (ev.value as { type?: unknown } | null)?.type === 'PEER_HELLO') {
+            socket.off('data', onData);
+            this.clients.delete(socket);
+            this.onPeerHello(ev.value, socket, decoder, events, send);
             return;
           }
-          decoder.setMaxFrameBytes(MAX_CLIENT_FRAME_BYTES);
         }
-        this.onClientEvent(ev, reply);
+        if (ev.kind === 'oversize' && ev.bytes > MAX_CLIENT_SKIP_BYTES) {
+          this.rejectClient(null, 'OVERSIZE', `frame of ${ev.bytes} bytes exceeds ${MAX_CLIENT_FRAME_BYTES}; closing the connection`, send);
+          socket.end();
+          setTimeout(() => socket.destroy(), 1000).unref();
+          return;
+        }
+        if (ev.kind === 'frame' && looksLikePeerFrame(ev.value)) {
+          this.rejectClient(null, 'UNAUTHENTICATED', 'broker frames are accepted only on a link that passed the cluster-key handshake', send);
+          continue;
+        }
+        if (inflight >= MAX_CLIENT_INFLIGHT) {
+          this.rejectClient(corrOf(ev), 'OVERLOADED', `${MAX_CLIENT_INFLIGHT} requests already await replies on this connection: read them before sending more`, send);
+          continue;
+        }
+        inflight++;
+        let answered = false;
+        this.onClientEvent(ev, (frame) => {
+          if (answered) return;
+          answered = true;
+          inflight--;
+          send(frame);
+        }, source);
       }
     };
     socket.on('data', onData);
@@ -590,37 +736,46 @@ export class MailboxNode {
     socket.on('close', () => this.clients.delete(socket));
   }
 
-  private onPeerHello(raw: unknown, socket: net.Socket, decoder: FrameDecoder, rest: Iterator<FrameEvent>, onData: (c: Buffer) => void, reply: Reply): void {
+  private onPeerHello(raw: unknown, socket: net.Socket, decoder: FrameDecoder, rest: Iterator<FrameEvent>, reply: Reply): void {
     const hello = parsePeerHello(raw);
     if (!hello.ok || hello.value.clusterId !== this.clusterId || hello.value.to !== this.id || hello.value.from === this.id) {
       const code: MailboxErrorCode = !hello.ok ? hello.code : hello.value.clusterId !== this.clusterId ? 'WRONG_CLUSTER' : 'SCHEMA';
-      this.rejects.count(code);
-      reply({ type: 'REJECT', clusterId: this.clusterId, code, reason: hello.ok ? `hello for cluster ${hello.value.clusterId} node ${hello.value.to}` : hello.reason });
+      const reason = hello.ok ? `hello for cluster ${hello.value.clusterId} node ${hello.value.to}` : hello.reason;
+      this.rejectPeer(code, reason, `inbound ${socket.remoteAddress ?? '?'}`, reply);
       socket.end();
       return;
     }
-    if (hello.value.addr) this.advertised.set(hello.value.from, hello.value.addr);
-    socket.off('data', onData);
-    this.clients.delete(socket);
-    this.transport.adoptInbound(hello.value.from, socket, decoder, rest);
+    const claimed = hello.value;
+    // Its announced address is believed only once the link is authenticated.
+    this.transport.acceptHello(claimed, socket, decoder, rest, () => {
+      if (claimed.addr) this.advertised.set(claimed.from, claimed.addr);
+    });
   }
 
-  private onClientEvent(ev: FrameEvent, reply: Reply): void {
+  private onClientEvent(ev: FrameEvent, reply: Reply, source: string): void {
     if (ev.kind === 'oversize') return this.rejectClient(null, 'OVERSIZE', `frame of ${ev.bytes} bytes exceeds ${MAX_CLIENT_FRAME_BYTES}`, reply);
     if (ev.kind === 'bad_json') return this.rejectClient(null, 'BAD_JSON', ev.reason, reply);
-    const corrRaw = (ev.value as { corr?: unknown } | null)?.corr;
-    const corr = typeof corrRaw === 'number' && Number.isInteger(corrRaw) && corrRaw >= 0 ? corrRaw : null;
+    if (ev.kind === 'bad_mac') return this.rejectClient(null, 'UNAUTHENTICATED', 'MAC on a client connection', reply);
+    const corr = corrOf(ev);
     const parsed = parseClientRequest(ev.value);
     if (!parsed.ok) return this.rejectClient(corr, parsed.code, parsed.reason, reply);
     const req = parsed.value;
     if (req.clusterId !== undefined && req.clusterId !== this.clusterId) {
       return this.rejectClient(req.corr, 'WRONG_CLUSTER', `cluster ${req.clusterId} is not ${this.clusterId}`, reply);
     }
+    if (req.op === 'JOIN_CLUSTER' || req.op === 'LEAVE_CLUSTER') {
+      if (!this.admin) {
+        return this.rejectClient(req.corr, 'FORBIDDEN', `${req.op}: this mailbox node runs without a cluster key (--cluster-key FILE), so its membership can't change`, reply, source);
+      }
+      const fields = { clusterId: this.clusterId, op: req.op, nodeId: req.nodeId, addr: req.op === 'JOIN_CLUSTER' ? req.addr : null };
+      const check = this.admin.check(fields, req.auth);
+      if (!check.ok) return this.rejectClient(req.corr, 'UNAUTHENTICATED', check.reason, reply, source);
+    }
     this.handleClient(req, reply);
   }
 
-  private rejectClient(corr: number | null, code: MailboxErrorCode, reason: string, reply: Reply): void {
-    this.rejects.count(code);
+  private rejectClient(corr: number | null, code: MailboxErrorCode, reason: string, reply: Reply, source = 'a client'): void {
+    this.refused(code, reason, source);
     reply({ op: 'REPLY', corr, ok: false, code, reason, clusterId: this.clusterId });
   }
 
@@ -637,8 +792,17 @@ export class MailboxNode {
     return { op: 'REPLY', corr, ok: false, code: 'NOT_LEADER', reason, leader, clusterId: this.clusterId };
   }
 
+  /** Expired inbox messages leave every replica through the log, stamped with the leader's clock. */
+  private proposeExpiry(): void {
+    const now = Date.now();
+    if (!this.machine.hasExpired(now)) return;
+    const encoded = this.machine.encode({ op: 'EXPIRE', at: now });
+    if (encoded.ok && this.raft.propose(encoded.data).ok) this.schedule();
+  }
+
   private handleClient(req: ClientRequest, reply: Reply): void {
     if (this.stopped) return reply(this.err(req.corr, 'SHUTTING_DOWN', 'node is stopping'));
+    if ((req.op === 'APPEND' || req.op === 'READ' || req.op === 'ACK') && isInboxName(req.queue)) return this.handleInbox(req, reply);
     switch (req.op) {
       case 'CLUSTER_QUERY': {
         const leader = this.leader ? { id: this.leader, addr: this.clientAddr(this.leader) } : null;
@@ -669,6 +833,22 @@ export class MailboxNode {
     }
   }
 
+  /** inbox:{userId}: anyone deposits (signed, rate- and size-capped), only the owner reads and ACKs. */
+  private handleInbox(req: Extract<ClientRequest, { op: 'APPEND' | 'READ' | 'ACK' }>, reply: Reply): void {
+    // Followers redirect before checking, so a refusal is counted once, by the leader.
+    if (this.role !== 'leader') return reply(this.notLeader(req.corr));
+    const admitted = admitInbox(req, this.inboxLimits, this.depositRate, Date.now());
+    if (!admitted.ok) return this.rejectClient(req.corr, admitted.code, admitted.reason, reply);
+    if (admitted.cmd === null) return this.startRead(req as Extract<ClientRequest, { op: 'READ' }>, reply);
+    this.proposeCommand(req.corr, admitted.cmd, reply, (r) => {
+      if ('error' in r) {
+        if (r.error === 'QUEUE_FULL') this.rejects.count('QUEUE_FULL', 'queue at its cap');
+        return this.err(req.corr, r.error, r.reason);
+      }
+      return req.op === 'APPEND' ? this.ok(req.corr, { seq: r.seq ?? 0 }) : this.ok(req.corr);
+    });
+  }
+
   private proposeCommand(
     corr: number,
     cmd: MachineCommand,
@@ -678,9 +858,18 @@ export class MailboxNode {
     const encoded = this.machine.encode(cmd);
     if (!encoded.ok) return this.rejectClient(corr, 'SCHEMA', encoded.reason, reply);
     if (this.role !== 'leader') return reply(this.notLeader(corr));
+    const bytes = encoded.data.length;
+    if (this.proposals.size >= MAX_PENDING_PROPOSALS || this.pendingProposalBytes + bytes > MAX_PENDING_PROPOSAL_BYTES) {
+      return this.rejectClient(corr, 'OVERLOADED', `${this.proposals.size} writes (${this.pendingProposalBytes} bytes) await commit: retry shortly`, reply);
+    }
     const res = this.raft.propose(encoded.data);
     if (!res.ok) return reply(res.reason === 'NOT_LEADER' ? this.notLeader(corr) : this.err(corr, 'UNAVAILABLE', res.reason));
-    this.track(res.index, res.term, corr, reply, (r) => reply(render(r)));
+    this.pendingProposalBytes += bytes;
+    // every way out of `proposals` (commit, supersede, timeout, leadership loss, stop) calls onResult once
+    this.track(res.index, res.term, corr, reply, (r) => {
+      this.pendingProposalBytes -= bytes;
+      reply(render(r));
+    });
     this.schedule();
   }
 
@@ -722,6 +911,7 @@ export class MailboxNode {
 
   private startRead(req: Extract<ClientRequest, { op: 'READ' }>, reply: Reply): void {
     if (this.role !== 'leader') return reply(this.notLeader(req.corr));
+    if (this.reads.size >= MAX_PENDING_READS) return this.rejectClient(req.corr, 'OVERLOADED', `${this.reads.size} reads await confirmation: retry shortly`, reply);
     const ctx = randomUUID();
     const res = this.raft.readIndex(ctx);
     if (!res.ok) return reply(this.notLeader(req.corr));

@@ -5,6 +5,7 @@
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { MailboxClient, MailboxError } from './client';
+import type { MailboxTlsClientOptions } from './wire-socket';
 
 const line = z.discriminatedUnion('op', [
   z.object({ op: z.literal('cluster'), reqId: z.string().optional() }),
@@ -13,6 +14,7 @@ const line = z.discriminatedUnion('op', [
   z.object({ op: z.literal('read'), queue: z.string().min(1), clientId: z.string().min(1), reqId: z.string().optional() }),
   z.object({ op: z.literal('ack'), queue: z.string().min(1), clientId: z.string().min(1), seq: z.number().int().nonnegative(), reqId: z.string().optional() }),
   z.object({ op: z.literal('stats'), addr: z.string(), reqId: z.string().optional() }),
+  z.object({ op: z.literal('leave'), nodeId: z.string().min(1).max(64), reqId: z.string().optional() }),
   z.object({ op: z.literal('quit'), reqId: z.string().optional() }),
 ]);
 type Line = z.infer<typeof line>;
@@ -39,13 +41,16 @@ async function execute(client: MailboxClient, req: Line): Promise<Record<string,
       return { ok: true };
     case 'stats':
       return { ok: true, ...(await client.stats(req.addr)) };
+    case 'leave':
+      await client.removeNode(req.nodeId);
+      return { ok: true };
     case 'quit':
       return { ok: true };
   }
 }
 
-export async function runMailboxClient(opts: { seeds: string[]; clusterId?: string; timeoutMs: number; clientId?: string }): Promise<void> {
-  const client = new MailboxClient({ seeds: opts.seeds, clusterId: opts.clusterId, timeoutMs: opts.timeoutMs, clientId: opts.clientId });
+export async function runMailboxClient(opts: { seeds: string[]; clusterId?: string; timeoutMs: number; clientId?: string; clusterKey?: Buffer; tls?: MailboxTlsClientOptions }): Promise<void> {
+  const client = new MailboxClient({ seeds: opts.seeds, clusterId: opts.clusterId, timeoutMs: opts.timeoutMs, clientId: opts.clientId, clusterKey: opts.clusterKey, tls: opts.tls });
   write({ event: 'ready', seeds: opts.seeds });
   let chain: Promise<void> = Promise.resolve();
   const rl = createInterface({ input: process.stdin });

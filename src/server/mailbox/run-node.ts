@@ -1,8 +1,15 @@
 // Process wrapper of a mailbox node: ready line on stdout, clean stop on SIGTERM/SIGINT.
-import { MailboxNode, type MailboxNodeOptions } from './node';
+import { ClusterKeyRequiredError, MailboxNode, type MailboxNodeOptions } from './node';
 
 export async function runMailboxNode(opts: MailboxNodeOptions): Promise<MailboxNode> {
-  const node = new MailboxNode(opts);
+  let node: MailboxNode;
+  try {
+    node = new MailboxNode(opts);
+  } catch (err) {
+    if (!(err instanceof ClusterKeyRequiredError)) throw err;
+    process.stderr.write(`parley mailbox node: ${err.message}\n`);
+    process.exit(2);
+  }
   const started = await node.start();
   process.stdout.write(
     JSON.stringify({ ready: true, id: node.id, clusterId: node.clusterId, addr: started.addr, port: started.port, recovered: started.recovered }) + '\n',

@@ -15,7 +15,8 @@ export type ReadOutcome =
 
 function mapResult(r: ApplyResult): MachineResult {
   if (!r.ok) {
-    const code: MailboxErrorCode = r.code === 'NO_SUCH_QUEUE' ? 'NO_QUEUE' : r.code === 'ACK_GAP' ? 'ACK_GAP' : 'SCHEMA';
+    const code: MailboxErrorCode =
+      r.code === 'NO_SUCH_QUEUE' ? 'NO_QUEUE' : r.code === 'ACK_GAP' ? 'ACK_GAP' : r.code === 'QUEUE_FULL' ? 'QUEUE_FULL' : 'SCHEMA';
     return { error: code, reason: r.reason };
   }
   return r.op === 'APPEND' ? { ok: true, seq: r.seq } : { ok: true };
@@ -40,6 +41,11 @@ export class QueueMachine {
     if (!this.state.hasQueue(queue)) return { error: 'NO_QUEUE', reason: `no queue ${queue}` };
     const m = this.state.read(queue, reader);
     return m === null ? { empty: true } : { empty: false, seq: m.seq, data: m.data };
+  }
+
+  /** True when some queue holds a message whose expiry has passed (the leader proposes EXPIRE). */
+  hasExpired(now: number): boolean {
+    return this.state.hasExpired(now);
   }
 
   snapshot(): string {

@@ -33,6 +33,18 @@ export const MAILBOX_ERROR_CODES = [
   'UNAVAILABLE',
   'SHUTTING_DOWN',
   'INTERNAL',
+  /** inbox:{u}: missing, stale or wrong signature, or READ/ACK by someone other than u */
+  'UNAUTHORIZED',
+  /** inbox deposits over the depositor's rate */
+  'RATE_LIMITED',
+  /** the queue's message or byte cap (or the mailbox's queue cap) is reached */
+  'QUEUE_FULL',
+  /** no (valid) proof of the cluster key: membership ops from clients, broker-link handshakes */
+  'UNAUTHENTICATED',
+  /** this node has no cluster key, so it accepts no membership change and no broker link */
+  'FORBIDDEN',
+  /** too many requests in flight on one connection: wait for replies before sending more */
+  'OVERLOADED',
 ] as const;
 export type MailboxErrorCode = (typeof MAILBOX_ERROR_CODES)[number];
 
@@ -49,6 +61,11 @@ const corr = z.number().int().nonnegative();
 // ---------- client operations ----------
 
 const clientBase = { corr, clusterId: clusterId.optional() };
+/** Signature of an inbox operation (src/shared/mailbox-auth.ts); required on inbox:{userId} queues. */
+const auth = z
+  .object({ by: z.string().regex(/^[0-9a-f]{64}$/), ts: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), sig: z.string().max(100) })
+  .strict()
+  .optional();
 
 export const ClusterQuerySchema = z.object({ op: z.literal('CLUSTER_QUERY'), ...clientBase }).strict();
 export const CreateQueueSchema = z.object({ op: z.literal('CREATE_QUEUE'), ...clientBase, queue: queueName, reqId: reqId.optional() }).strict();
@@ -61,17 +78,21 @@ export const AppendSchema = z
     reqId,
     /** scope of reqId de-duplication: one writer; retries must reuse both */
     clientId: clientId.optional(),
+    auth,
   })
   .strict();
-export const ReadSchema = z.object({ op: z.literal('READ'), ...clientBase, queue: queueName, clientId }).strict();
-export const AckSchema = z.object({ op: z.literal('ACK'), ...clientBase, queue: queueName, clientId, seq, reqId: reqId.optional() }).strict();
+export const ReadSchema = z.object({ op: z.literal('READ'), ...clientBase, queue: queueName, clientId, auth }).strict();
+export const AckSchema = z.object({ op: z.literal('ACK'), ...clientBase, queue: queueName, clientId, seq, reqId: reqId.optional(), auth }).strict();
 export const StatsSchema = z.object({ op: z.literal('STATS'), ...clientBase }).strict();
-/** A node asks the leader to add it (as a learner first). */
+const hex = (chars: number): z.ZodString => z.string().length(chars).regex(/^[0-9a-f]+$/);
+/** Proof of the cluster key for a membership operation (src/server/mailbox/cluster-key.ts). */
+export const AdminProofSchema = z.object({ ts: z.number().int().nonnegative(), nonce: hex(32), mac: hex(64) }).strict();
+/** A node asks the leader to add it (as a learner first). Needs proof of the cluster key. */
 export const JoinClusterSchema = z
-  .object({ op: z.literal('JOIN_CLUSTER'), ...clientBase, nodeId, addr: hostPort })
+  .object({ op: z.literal('JOIN_CLUSTER'), ...clientBase, nodeId, addr: hostPort, auth: AdminProofSchema.optional() })
   .strict();
-/** Operator asks the leader to remove a node (leave). */
-export const LeaveClusterSchema = z.object({ op: z.literal('LEAVE_CLUSTER'), ...clientBase, nodeId }).strict();
+/** Operator asks the leader to remove a node (leave). Needs proof of the cluster key. */
+export const LeaveClusterSchema = z.object({ op: z.literal('LEAVE_CLUSTER'), ...clientBase, nodeId, auth: AdminProofSchema.optional() }).strict();
 
 export const ClientRequestSchema = z.discriminatedUnion('op', [
   ClusterQuerySchema,
@@ -160,7 +181,14 @@ const term = z.number().int().nonnegative();
 const index = z.number().int().nonnegative();
 const peerBase = { clusterId, from: nodeId, to: nodeId, term };
 
-export const PeerHelloSchema = z.object({ type: z.literal('PEER_HELLO'), clusterId, from: nodeId, to: nodeId, addr: hostPort.nullable() }).strict();
+// The handshake (src/server/mailbox/peer-auth.ts): HELLO from the dialer, CHALLENGE from the
+// acceptor, AUTH from the dialer; only then is either side a peer.
+export const PeerHelloSchema = z
+  .object({ type: z.literal('PEER_HELLO'), clusterId, from: nodeId, to: nodeId, addr: hostPort.nullable(), nonce: hex(32) })
+  .strict();
+export const PeerChallengeSchema = z.object({ type: z.literal('PEER_CHALLENGE'), clusterId, from: nodeId, to: nodeId, nonce: hex(32), mac: hex(64) }).strict();
+export const PeerAuthSchema = z.object({ type: z.literal('PEER_AUTH'), mac: hex(64) }).strict();
+export const HANDSHAKE_TYPES = ['PEER_HELLO', 'PEER_CHALLENGE', 'PEER_AUTH'] as const;
 
 export const EntrySchema = z
   .object({ term, index, type: z.enum(['noop', 'command', 'config']), data: z.string().max(MAX_PEER_FRAME_BYTES) })
@@ -236,12 +264,26 @@ export function parseClientRequest(raw: unknown): MailboxParse<ClientRequest> {
   if (typeof op !== 'string') return { ok: false, code: 'SCHEMA', reason: 'missing op' };
   if (!(CLIENT_OPS as readonly string[]).includes(op)) return { ok: false, code: 'UNKNOWN_OP', reason: `unknown op ${op.slice(0, 40)}` };
   const r = ClientRequestSchema.safeParse(raw);
+  if (r.success) return { ok: true, value: r.data };
+  const oversize = r.error.issues.some((i) => i.code === 'too_big' && i.path[0] === 'data');
+  return { ok: false, code: oversize ? 'OVERSIZE' : 'SCHEMA', reason: describe(r.error) };
+}
+
+function parseWith<T>(schema: z.ZodType<T>, raw: unknown): MailboxParse<T> {
+  const r = schema.safeParse(raw);
   return r.success ? { ok: true, value: r.data } : { ok: false, code: 'SCHEMA', reason: describe(r.error) };
 }
 
-export function parsePeerHello(raw: unknown): MailboxParse<z.infer<typeof PeerHelloSchema>> {
-  const r = PeerHelloSchema.safeParse(raw);
-  return r.success ? { ok: true, value: r.data } : { ok: false, code: 'SCHEMA', reason: describe(r.error) };
+export type PeerHello = z.infer<typeof PeerHelloSchema>;
+export const parsePeerHello = (raw: unknown): MailboxParse<PeerHello> => parseWith(PeerHelloSchema, raw);
+export const parsePeerChallenge = (raw: unknown): MailboxParse<z.infer<typeof PeerChallengeSchema>> => parseWith(PeerChallengeSchema, raw);
+export const parsePeerAuth = (raw: unknown): MailboxParse<z.infer<typeof PeerAuthSchema>> => parseWith(PeerAuthSchema, raw);
+
+/** A frame that only a broker sends (handshake or Raft): refused on a connection that is no proven peer. */
+export function looksLikePeerFrame(raw: unknown): boolean {
+  if (typeof raw !== 'object' || raw === null) return false;
+  const type = (raw as { type?: unknown }).type;
+  return typeof type === 'string' && ((PEER_FRAME_TYPES as readonly string[]).includes(type) || (HANDSHAKE_TYPES as readonly string[]).includes(type));
 }
 
 export function parsePeerFrame(raw: unknown): MailboxParse<PeerFrame> {

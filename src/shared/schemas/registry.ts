@@ -16,14 +16,27 @@ export const NETWORK_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 export const zNetworkId = z.string().regex(NETWORK_ID_RE, 'networkId must be 1-64 of A-Z a-z 0-9 _ -');
 const zSig = zBase64(Math.ceil(SIGNATURE_BYTES / 3) * 4).min(1);
 
+/** How long an announce keeps a peer "online" unless it is renewed; the registry clamps to these bounds. */
+export const DEFAULT_ANNOUNCE_TTL_MS = 120_000;
+export const MIN_ANNOUNCE_TTL_MS = 5_000;
+export const MAX_ANNOUNCE_TTL_MS = 60 * 60_000;
+export const MAX_SIGNAL_ADDRS = 8;
+
 export const zAnnounce = z.strictObject({
   networkId: zNetworkId,
   userId: zUserIdString,
   deviceId: zDeviceId,
+  /** The primary signal address (the first of signalAddrs when both are given). */
   signalAddr: zSignalAddr.nullable(),
+  /** Every signal server this device is attached to, for a device on several at once. */
+  signalAddrs: z.array(zSignalAddr).max(MAX_SIGNAL_ADDRS).optional(),
   canRelay: z.boolean(),
   /** Willing to hold stored messages and help discovery (seed 004 coordinator pattern). */
   coordinator: z.boolean(),
+  /** Coordinators this device is connected to now (GET peer returns them as lastCoordinators). */
+  coordinators: z.array(zUserIdString).max(16).optional(),
+  /** Online for this long after ts unless renewed (default DEFAULT_ANNOUNCE_TTL_MS). */
+  ttlMs: z.number().int().min(MIN_ANNOUNCE_TTL_MS).max(MAX_ANNOUNCE_TTL_MS).optional(),
   ts: zTimestampMs,
   sig: zSig,
 });
@@ -49,6 +62,8 @@ export const zPeerResponse = z.strictObject({
   lastSeen: zIsoTime.nullable(),
   lastCoordinators: z.array(zUserIdString).max(16),
   signalAddr: zSignalAddr.optional(),
+  /** Every signal address of the last announce, when it named more than one. */
+  signalAddrs: z.array(zSignalAddr).max(MAX_SIGNAL_ADDRS).optional(),
 });
 
 export const zActivePeer = z.strictObject({
@@ -63,8 +78,23 @@ export const zActivePeer = z.strictObject({
 /** GET /network/{networkId}/active-peers */
 export const zActivePeersResponse = z.strictObject({ peers: z.array(zActivePeer).max(10_000) });
 
+/** Reply to an announce or a heartbeat: stored, and considered offline after expiresAt unless renewed. */
+export const zRegistryAck = z.strictObject({ ok: z.literal(true), expiresAt: zIsoTime });
+
 /** Error body of every non-2xx registry response. */
 export const zRegistryError = z.strictObject({ error: z.string().max(64), reason: z.string().max(1024) });
+
+// Bearer tokens (DESIGN section 8): POST /auth/challenge {userId} -> {nonce, expiresAt};
+// POST /auth/token {userId, nonce, sig} -> {token, expiresAt}, sig over canonicalBytes({kind:"registry-auth", nonce, userId}).
+export const REGISTRY_NONCE_BYTES = 32;
+const zRegistryNonce = zBase64(Math.ceil(REGISTRY_NONCE_BYTES / 3) * 4).length(Math.ceil(REGISTRY_NONCE_BYTES / 3) * 4);
+/** 32 random bytes, base64url without padding. */
+export const REGISTRY_TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
+
+export const zAuthChallengeRequest = z.strictObject({ userId: zUserIdString });
+export const zAuthChallengeResponse = z.strictObject({ nonce: zRegistryNonce, expiresAt: zIsoTime });
+export const zAuthTokenRequest = z.strictObject({ userId: zUserIdString, nonce: zRegistryNonce, sig: zSig });
+export const zAuthTokenResponse = z.strictObject({ token: z.string().regex(REGISTRY_TOKEN_RE), expiresAt: zIsoTime });
 
 export type Announce = z.infer<typeof zAnnounce>;
 export type CoordinatorHeartbeat = z.infer<typeof zCoordinatorHeartbeat>;
@@ -72,6 +102,11 @@ export type PeerResponse = z.infer<typeof zPeerResponse>;
 export type ActivePeer = z.infer<typeof zActivePeer>;
 export type ActivePeersResponse = z.infer<typeof zActivePeersResponse>;
 export type RegistryError = z.infer<typeof zRegistryError>;
+export type RegistryAck = z.infer<typeof zRegistryAck>;
+export type AuthChallengeRequest = z.infer<typeof zAuthChallengeRequest>;
+export type AuthChallengeResponse = z.infer<typeof zAuthChallengeResponse>;
+export type AuthTokenRequest = z.infer<typeof zAuthTokenRequest>;
+export type AuthTokenResponse = z.infer<typeof zAuthTokenResponse>;
 
 function parseWith<T>(schema: z.ZodType<T>, what: string, body: unknown): Result<T> {
   const parsed = schema.safeParse(body);
@@ -84,7 +119,38 @@ export const parseCoordinatorHeartbeat = (body: unknown): Result<CoordinatorHear
 export const parsePeerResponse = (body: unknown): Result<PeerResponse> => parseWith(zPeerResponse, 'peer response', body);
 export const parseActivePeersResponse = (body: unknown): Result<ActivePeersResponse> =>
   parseWith(zActivePeersResponse, 'active-peers response', body);
+export const parseRegistryAck = (body: unknown): Result<RegistryAck> => parseWith(zRegistryAck, 'registry ack', body);
 export const parseRegistryError = (body: unknown): Result<RegistryError> => parseWith(zRegistryError, 'registry error', body);
+export const parseAuthChallengeRequest = (body: unknown): Result<AuthChallengeRequest> =>
+  parseWith(zAuthChallengeRequest, 'auth challenge', body);
+export const parseAuthChallengeResponse = (body: unknown): Result<AuthChallengeResponse> =>
+  parseWith(zAuthChallengeResponse, 'auth challenge response', body);
+export const parseAuthTokenRequest = (body: unknown): Result<AuthTokenRequest> => parseWith(zAuthTokenRequest, 'auth token', body);
+export const parseAuthTokenResponse = (body: unknown): Result<AuthTokenResponse> =>
+  parseWith(zAuthTokenResponse, 'auth token response', body);
+
+function registryAuthBytes(nonce: string, userId: string): Uint8Array {
+  return canonicalBytes({ kind: 'registry-auth', nonce, userId });
+}
+
+/** The body of POST /auth/token answering a challenge nonce. */
+export function signRegistryAuth(nonce: string, identity: Identity, signer: Signer): AuthTokenRequest {
+  return { userId: identity.userId, nonce, sig: toBase64(signer.sign(registryAuthBytes(nonce, identity.userId), identity.secretKey)) };
+}
+
+/** Schema + signature check of a POST /auth/token body (whether the nonce was issued is the server's check). Never throws. */
+export function verifyRegistryAuth(body: unknown, signer: Signer): Result<AuthTokenRequest> {
+  const parsed = parseAuthTokenRequest(body);
+  if (!parsed.ok) return parsed;
+  const { userId, nonce, sig } = parsed.value;
+  const sigBytes = tryFromBase64(sig);
+  const publicKey = publicKeyFromUserId(userId);
+  if (!sigBytes || sigBytes.length !== SIGNATURE_BYTES || !publicKey) return reject('BAD_SIGNATURE', 'auth token: malformed signature');
+  if (!signer.verify(registryAuthBytes(nonce, userId), sigBytes, publicKey)) {
+    return reject('BAD_SIGNATURE', 'auth token: signature does not verify for this userId and nonce');
+  }
+  return parsed;
+}
 
 type Signed = { userId: string; ts: number; sig: string };
 

@@ -35,17 +35,17 @@ describe('parley mailbox client --json', () => {
 
   it('runs create/append/read/ack/cluster in order and rejects bad lines', async () => {
     const out = await runClient(cluster.seeds, [
-      { op: 'create', queue: 'inbox:alice' },
-      { op: 'append', queue: 'inbox:alice', data: 'sealed-1', reqId: 'm1' },
-      { op: 'append', queue: 'inbox:alice', data: 'sealed-1', reqId: 'm1' },
-      { op: 'append', queue: 'inbox:alice', data: 'sealed-2', reqId: 'm2' },
+      { op: 'create', queue: 'box:alice' },
+      { op: 'append', queue: 'box:alice', data: 'sealed-1', reqId: 'm1' },
+      { op: 'append', queue: 'box:alice', data: 'sealed-1', reqId: 'm1' },
+      { op: 'append', queue: 'box:alice', data: 'sealed-2', reqId: 'm2' },
       '{not json',
       { op: 'teleport' },
-      { op: 'read', queue: 'inbox:alice', clientId: 'phone', reqId: 'r1' },
-      { op: 'ack', queue: 'inbox:alice', clientId: 'phone', seq: 1 },
-      { op: 'read', queue: 'inbox:alice', clientId: 'phone' },
-      { op: 'ack', queue: 'inbox:alice', clientId: 'phone', seq: 2 },
-      { op: 'read', queue: 'inbox:alice', clientId: 'phone' },
+      { op: 'read', queue: 'box:alice', clientId: 'phone', reqId: 'r1' },
+      { op: 'ack', queue: 'box:alice', clientId: 'phone', seq: 1 },
+      { op: 'read', queue: 'box:alice', clientId: 'phone' },
+      { op: 'ack', queue: 'box:alice', clientId: 'phone', seq: 2 },
+      { op: 'read', queue: 'box:alice', clientId: 'phone' },
       { op: 'cluster' },
       { op: 'quit' },
     ]);

@@ -1,7 +1,8 @@
 // Test harness: real `parley mailbox node` processes on loopback, optionally wired through one
 // LinkProxy per peer pair so links can be cut and healed individually.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { join, resolve } from 'node:path';
@@ -56,6 +57,12 @@ export interface ClusterOptions {
   sync?: 'full' | 'normal';
   snapshotEvery?: number;
   clusterId?: string;
+  /** extra `parley mailbox node` flags for every node (e.g. inbox limits) */
+  nodeArgs?: string[];
+  /** extra environment of every node process (e.g. PARLEY_CA_FILE) */
+  env?: Record<string, string>;
+  /** start the nodes without --cluster-key (only a one-node cluster can) */
+  noKey?: boolean;
 }
 
 export class TestCluster {
@@ -65,10 +72,20 @@ export class TestCluster {
   /** proxies[a][b] for a < b: the link a dials to reach b */
   readonly proxies = new Map<string, LinkProxy>();
   readonly stderr = new Map<string, string>();
+  readonly pids = new Map<string, number>();
   readonly clusterId: string;
+  /** the cluster key every node gets (--cluster-key keyFile); operator clients need it too */
+  readonly key = randomBytes(32);
+  readonly keyFile = join(this.root, 'cluster.key');
 
   constructor(readonly opts: ClusterOptions) {
     this.clusterId = opts.clusterId ?? 'test-cluster';
+    writeFileSync(this.keyFile, this.key.toString('hex') + '\n', { mode: 0o600 });
+  }
+
+  /** A client holding the cluster key (for membership operations). */
+  operator(): MailboxClient {
+    return new MailboxClient({ seeds: this.seeds, clusterId: this.clusterId, clusterKey: this.key });
   }
 
   static async start(opts: ClusterOptions): Promise<TestCluster> {
@@ -116,11 +133,14 @@ export class TestCluster {
       BIN, 'mailbox', 'node', '--id', id, '--port', String(spec.port), '--data', spec.dataDir,
       '--profile', this.opts.profile ?? 'fast', '--sync', this.opts.sync ?? 'full', '--cluster-id', this.clusterId,
       ...(this.opts.snapshotEvery ? ['--snapshot-every', String(this.opts.snapshotEvery)] : []),
+      ...(this.opts.nodeArgs ?? []),
+      ...(this.opts.noKey ? [] : ['--cluster-key', this.keyFile]),
     ];
     const peers = this.peerArg(spec);
     if (peers && !extra.includes('--join')) args.push('--peers', peers);
     args.push(...extra);
-    const proc = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.opts.env } });
+    this.pids.set(id, proc.pid ?? 0);
     this.procs.set(id, proc);
     let err = '';
     proc.stderr!.on('data', (d: Buffer) => {
@@ -201,6 +221,13 @@ export class TestCluster {
       // the leader of the highest term
       return [...votes.entries()].sort((x, y) => y[1] - x[1])[0]![0];
     }, 30_000, 150);
+  }
+
+  /** Resident memory of a node's process, in MiB (from /proc). */
+  rssMiB(id: string): number {
+    const status = readFileSync(`/proc/${this.pids.get(id) ?? 0}/status`, 'utf8');
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+    return kb / 1024;
   }
 
   /** One node's event log (term/role transitions, membership changes). */

@@ -1,50 +1,11 @@
 // Untrusted wire input against a real node: every bad frame is rejected with a code and a reason,
 // counted per code (STATS), and the node keeps serving clients and its cluster.
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailboxClient } from '../../../src/server/mailbox/client';
-import { FrameDecoder, encodeFrame } from '../../../src/server/mailbox/framing';
+import { encodeFrame } from '../../../src/server/mailbox/framing';
 import { MAX_CLIENT_FRAME_BYTES } from '../../../src/shared/schemas/mailbox';
-import { TestCluster, waitFor } from './cluster';
-
-class RawConn {
-  private readonly decoder = new FrameDecoder(1 << 26);
-  readonly frames: Array<Record<string, unknown>> = [];
-  private constructor(readonly socket: net.Socket) {
-    socket.on('data', (d) => {
-      for (const ev of this.decoder.push(d)) if (ev.kind === 'frame') this.frames.push(ev.value as Record<string, unknown>);
-    });
-  }
-
-  static open(addr: string): Promise<RawConn> {
-    const [host, port] = addr.split(':');
-    return new Promise((resolve, reject) => {
-      const s = net.connect({ host: host!, port: Number(port) }, () => resolve(new RawConn(s)));
-      s.setNoDelay(true);
-      s.once('error', reject);
-    });
-  }
-
-  sendRaw(bytes: Buffer): void {
-    this.socket.write(bytes);
-  }
-
-  sendJson(text: string): void {
-    const body = Buffer.from(text, 'utf8');
-    const head = Buffer.alloc(4);
-    head.writeUInt32BE(body.length, 0);
-    this.sendRaw(Buffer.concat([head, body]));
-  }
-
-  async next(count: number): Promise<Array<Record<string, unknown>>> {
-    await waitFor(`${count} frames`, () => this.frames.length >= count, 10_000, 20);
-    return this.frames.splice(0, count);
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
+import { TestCluster } from './cluster';
+import { RawConn } from './raw-conn';
 
 describe('mailbox node: hostile wire input', () => {
   let cluster: TestCluster;
@@ -54,7 +15,7 @@ describe('mailbox node: hostile wire input', () => {
   beforeAll(async () => {
     cluster = await TestCluster.start({ size: 3 });
     client = new MailboxClient({ seeds: cluster.seeds, clusterId: cluster.clusterId });
-    await client.create('inbox:hostile');
+    await client.create('box:hostile');
     target = cluster.addr(await cluster.leader(client));
   });
 
@@ -70,11 +31,11 @@ describe('mailbox node: hostile wire input', () => {
     conn.sendJson('{"op": "APPEND", "queue": '); // truncated JSON
     conn.sendJson('[1,2,3]'); // not an object
     conn.sendJson(JSON.stringify({ op: 'DROP_DATABASE', corr: 7 }));
-    conn.sendJson(JSON.stringify({ op: 'APPEND', corr: 8, queue: 'inbox:hostile', data: 42, reqId: 'x' })); // data must be a string
-    conn.sendJson(JSON.stringify({ op: 'APPEND', corr: 9, queue: 'inbox:hostile', data: 'x', reqId: 'r', clusterId: 'someone-else' }));
+    conn.sendJson(JSON.stringify({ op: 'APPEND', corr: 8, queue: 'box:hostile', data: 42, reqId: 'x' })); // data must be a string
+    conn.sendJson(JSON.stringify({ op: 'APPEND', corr: 9, queue: 'box:hostile', data: 'x', reqId: 'r', clusterId: 'someone-else' }));
     conn.sendJson(JSON.stringify({ op: 'APPEND', corr: 10, queue: '../../etc/passwd', data: 'x', reqId: 'r' }));
     // oversize: the declared length is over the cap; the node skips it and stays in sync
-    conn.sendJson(JSON.stringify({ op: 'APPEND', corr: 11, queue: 'inbox:hostile', data: 'y'.repeat(MAX_CLIENT_FRAME_BYTES + 10), reqId: 'big' }));
+    conn.sendJson(JSON.stringify({ op: 'APPEND', corr: 11, queue: 'box:hostile', data: 'y'.repeat(MAX_CLIENT_FRAME_BYTES + 10), reqId: 'big' }));
     conn.sendRaw(encodeFrame({ op: 'CLUSTER_QUERY', corr: 12, clusterId: cluster.clusterId }));
 
     const replies = await conn.next(8);
@@ -90,14 +51,14 @@ describe('mailbox node: hostile wire input', () => {
     expect(replies[7]!.corr).toBe(12);
     conn.close();
 
-    // A peer link with a stale term and one for another cluster.
-    const peer = await RawConn.open(target);
+    // A buggy key holder (authenticated link, but no member): stale term, another cluster, unknown
+    // frame type, bad JSON inside a valid MAC.
     const leaderId = (await client.stats(target)).nodeId;
     const term = (await client.stats(target)).term;
-    peer.sendRaw(encodeFrame({ type: 'PEER_HELLO', clusterId: cluster.clusterId, from: 'zz-intruder', to: leaderId, addr: null }));
-    peer.sendRaw(encodeFrame({ type: 'REPLICATE', clusterId: cluster.clusterId, from: 'zz-intruder', to: leaderId, term: Math.max(0, term - 1), prevLogIndex: 0, prevLogTerm: 0, entries: [], commit: 0 }));
-    peer.sendRaw(encodeFrame({ type: 'HEARTBEAT', clusterId: 'someone-else', from: 'zz-intruder', to: leaderId, term: term + 5, commit: 0, ctx: '' }));
-    peer.sendRaw(encodeFrame({ type: 'VOTE_FOR_ME', clusterId: cluster.clusterId, from: 'zz-intruder', to: leaderId, term: term + 5 }));
+    const peer = await RawConn.peer(target, { key: cluster.key, clusterId: cluster.clusterId, from: 'zz-intruder', to: leaderId });
+    peer.send({ type: 'REPLICATE', clusterId: cluster.clusterId, from: 'zz-intruder', to: leaderId, term: Math.max(0, term - 1), prevLogIndex: 0, prevLogTerm: 0, entries: [], commit: 0 });
+    peer.send({ type: 'HEARTBEAT', clusterId: 'someone-else', from: 'zz-intruder', to: leaderId, term: term + 5, commit: 0, ctx: '' });
+    peer.send({ type: 'VOTE_FOR_ME', clusterId: cluster.clusterId, from: 'zz-intruder', to: leaderId, term: term + 5 });
     peer.sendJson('{not json');
     const peerReplies = await peer.next(4);
     const peerCodes = peerReplies.filter((r) => r.type === 'REJECT').map((r) => r.code);
@@ -115,9 +76,9 @@ describe('mailbox node: hostile wire input', () => {
     if (term > 0) expect(delta('STALE_TERM')).toBe(1);
 
     // still serving, and still the same leader (the forged higher-term frame did not depose it)
-    const { seq } = await client.append('inbox:hostile', 'still alive');
+    const { seq } = await client.append('box:hostile', 'still alive');
     expect(seq).toBeGreaterThan(0);
-    const read = await client.read('inbox:hostile', 'reader');
+    const read = await client.read('box:hostile', 'reader');
     expect(read).toEqual({ seq: 1, data: 'still alive' });
     expect((await client.stats(target)).role).toBe('leader');
   });

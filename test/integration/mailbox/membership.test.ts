@@ -11,7 +11,7 @@ describe('mailbox cluster: join and leave under load', () => {
 
   beforeAll(async () => {
     cluster = await TestCluster.start({ size: 3, snapshotEvery: 200 });
-    probe = new MailboxClient({ seeds: cluster.seeds, clusterId: cluster.clusterId });
+    probe = cluster.operator();
   });
 
   afterAll(async () => {

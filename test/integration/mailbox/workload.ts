@@ -228,7 +228,7 @@ export async function runUnderLoad(
   opts: { settleMs?: number; writers?: number; expectProgress?: boolean } = {},
 ): Promise<{ acked: number; total: number }> {
   const tag = (): string => Math.random().toString(36).slice(2, 10);
-  const w = new Workload({ seeds: cluster.seeds, clusterId: cluster.clusterId, queues: [`q-${tag()}`, `inbox:${tag()}`], writers: opts.writers ?? 4, readers: ['phone', 'laptop'] });
+  const w = new Workload({ seeds: cluster.seeds, clusterId: cluster.clusterId, queues: [`q-${tag()}`, `box:${tag()}`], writers: opts.writers ?? 4, readers: ['phone', 'laptop'] });
   await w.setup();
   w.start();
   try {

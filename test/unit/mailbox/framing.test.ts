@@ -60,3 +60,52 @@ describe('mailbox schemas', () => {
     expect(parsePeerFrame({ type: 'GOSSIP', ...base })).toMatchObject({ ok: false, code: 'UNKNOWN_OP' });
   });
 });
+
+describe('mailbox framing cost', () => {
+  it('copies each byte of a large frame fed in small chunks a bounded number of times (linear, not quadratic)', () => {
+    const frame = encodeFrame({ data: 'z'.repeat(4 * 1024 * 1024) });
+    const decoder = new FrameDecoder(8 * 1024 * 1024);
+    let copied = 0;
+    const origConcat = Buffer.concat;
+    const origCopy = Buffer.prototype.copy;
+    Buffer.concat = function (list: readonly Uint8Array[], total?: number) {
+      copied += list.reduce((n, b) => n + b.length, 0);
+      return origConcat.call(Buffer, list, total);
+    } as typeof Buffer.concat;
+    Buffer.prototype.copy = function (this: Buffer, ...args: Parameters<Buffer['copy']>) {
+      const n = origCopy.apply(this, args);
+      copied += n;
+      return n;
+    };
+    const events: FrameEvent[] = [];
+    try {
+      for (let i = 0; i < frame.length; i += 16 * 1024) events.push(...decoder.push(frame.subarray(i, i + 16 * 1024)));
+    } finally {
+      Buffer.concat = origConcat;
+      Buffer.prototype.copy = origCopy;
+    }
+    expect(events.map((e) => e.kind)).toEqual(['frame']);
+    expect(copied).toBeLessThanOrEqual(2 * frame.length);
+  });
+
+  it('a 1-byte-at-a-time frame decodes the same', () => {
+    const frame = encodeFrame({ a: 'b'.repeat(3000), n: [1, 2, 3] });
+    const decoder = new FrameDecoder(1 << 20);
+    const events: FrameEvent[] = [];
+    for (let i = 0; i < frame.length; i++) events.push(...decoder.push(frame.subarray(i, i + 1)));
+    expect(events).toEqual([{ kind: 'frame', value: { a: 'b'.repeat(3000), n: [1, 2, 3] } }]);
+  });
+
+  it('tells a frame whose MAC fails from bad JSON', () => {
+    const decoder = new FrameDecoder(1 << 20);
+    decoder.setOpener({ open: (b) => (b[0] === 0x21 ? b.subarray(1) : null) });
+    const ok = Buffer.concat([Buffer.from('!'), Buffer.from('{"x":1}')]);
+    const head = (b: Buffer): Buffer => {
+      const h = Buffer.alloc(4);
+      h.writeUInt32BE(b.length);
+      return Buffer.concat([h, b]);
+    };
+    const events = [...decoder.push(Buffer.concat([head(ok), head(Buffer.from('{"x":1}'))]))];
+    expect(events).toEqual([{ kind: 'frame', value: { x: 1 } }, { kind: 'bad_mac' }]);
+  });
+});

@@ -149,3 +149,56 @@ describe('QueueState', () => {
     }), { numRuns: 300, seed: 42 });
   });
 });
+
+describe('QueueState: expiry and caps (deterministic, from the entries alone)', () => {
+  const dep = (queue: string, data: string, reqId: string, at: number, exp: number, extra: Partial<QueueCommand> = {}): QueueCommand =>
+    ({ op: 'APPEND', queue, data, reqId, clientId: 'dep:x', at, exp, create: true, ...extra }) as QueueCommand;
+
+  it('creates on first deposit, purges the expired head at a later command\'s time, keeps seqs gap-free', () => {
+    const s = new QueueState();
+    expect(s.apply(entry(dep('inbox:q', 'a', 'r1', 100, 1000)))).toMatchObject({ ok: true, seq: 1 });
+    expect(s.apply(entry(dep('inbox:q', 'b', 'r2', 200, 1100)))).toMatchObject({ ok: true, seq: 2 });
+    expect(s.apply(entry(dep('inbox:q', 'c', 'r3', 900, 5000)))).toMatchObject({ ok: true, seq: 3 });
+    expect(s.read('inbox:q', 'dev')).toEqual({ seq: 1, data: 'a' });
+    expect(s.apply(entry({ op: 'EXPIRE', at: 1050 }))).toEqual({ ok: true, op: 'EXPIRE', purged: 1 });
+    // a reader behind the head continues at the first message still held, and may ACK it
+    expect(s.read('inbox:q', 'dev')).toEqual({ seq: 2, data: 'b' });
+    expect(s.apply(entry({ op: 'ACK', queue: 'inbox:q', reader: 'dev', seq: 2, at: 1060 }))).toMatchObject({ ok: true, advanced: true });
+    expect(s.apply(entry({ op: 'EXPIRE', at: 9999 }))).toMatchObject({ purged: 2 });
+    expect(s.read('inbox:q', 'dev')).toBeNull();
+    expect(s.apply(entry(dep('inbox:q', 'd', 'r4', 10_000, 20_000)))).toMatchObject({ seq: 4 });
+    expect(s.read('inbox:q', 'other')).toEqual({ seq: 4, data: 'd' });
+    expect(s.hasExpired(19_999)).toBe(false);
+    expect(s.hasExpired(20_000)).toBe(true);
+  });
+
+  it('refuses deposits over the message or byte cap, after purging what expired', () => {
+    const s = new QueueState();
+    const cap = { maxMessages: 2, maxBytes: 10 };
+    s.apply(entry(dep('inbox:q', 'aaaa', 'r1', 0, 100, cap)));
+    s.apply(entry(dep('inbox:q', 'bbbb', 'r2', 0, 200, cap)));
+    expect(s.apply(entry(dep('inbox:q', 'c', 'r3', 50, 300, cap)))).toMatchObject({ ok: false, code: 'QUEUE_FULL' });
+    expect(s.apply(entry(dep('inbox:q', 'c', 'r3', 150, 300, cap)))).toMatchObject({ ok: true, seq: 3 });
+    expect(s.apply(entry(dep('inbox:q', 'ddddddd', 'r4', 150, 300, { maxBytes: 10 })))).toMatchObject({ ok: false, code: 'QUEUE_FULL' });
+    expect(s.held('inbox:q')).toEqual({ messages: 2, bytes: 5 });
+  });
+
+  it('replicas applying the same entries agree, also through a snapshot (v2) and from a v1 image', () => {
+    const cmds: QueueCommand[] = [];
+    for (let i = 0; i < 50; i++) cmds.push(dep('inbox:a', `m${i}`, `r${i}`, i * 10, i * 10 + 95));
+    cmds.push({ op: 'EXPIRE', at: 300 });
+    cmds.push({ op: 'ACK', queue: 'inbox:a', reader: 'p', seq: 30, at: 310 } as QueueCommand);
+    const a = new QueueState();
+    const b = new QueueState();
+    cmds.forEach((c, i) => {
+      a.apply({ term: 1, index: i + 1, type: 'command', data: encodeQueueCommand(c) });
+      b.apply({ term: 1, index: i + 1, type: 'command', data: encodeQueueCommand(c) });
+    });
+    expect(a.snapshot()).toBe(b.snapshot());
+    const c = QueueState.fromSnapshot(a.snapshot());
+    expect(c.snapshot()).toBe(a.snapshot());
+    expect(c.read('inbox:a', 'p')).toEqual(a.read('inbox:a', 'p'));
+    const v1 = QueueState.fromSnapshot(JSON.stringify({ v: 1, appliedIndex: 3, queues: [['q', { messages: ['x', 'y'], readers: [['p', 1]] }]], dedup: [] }));
+    expect(v1.read('q', 'p')).toEqual({ seq: 2, data: 'y' });
+  });
+});

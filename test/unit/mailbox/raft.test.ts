@@ -406,7 +406,30 @@ describe('raft core: batching', () => {
     c.deliverAll();
     const replicates = c.sent.slice(sentBefore).filter((m) => m.type === 'REPLICATE' && m.to === 'b' && m.entries.length > 0);
     expect(replicates).toHaveLength(Math.ceil(100 / 16));
+    expect(committedData(c, 'a')).toHaveLength(100);
+    c.tick(2); // the heartbeat carries the commit index
     expect(committedData(c, 'b')).toHaveLength(100);
+  });
+
+  it('one append at a time costs one REPLICATE and one answer per follower: no empty REPLICATE per commit', () => {
+    const c = new Cluster(ABC);
+    c.elect('a');
+    c.deliverAll();
+    const sentBefore = c.sent.length;
+    for (let i = 0; i < 5; i++) {
+      expect(c.raft('a').propose(`p${i}`).ok).toBe(true);
+      c.deliverAll();
+      expect(committedData(c, 'a')).toHaveLength(i + 1); // committed (and answered) at once
+    }
+    const sent = c.sent.slice(sentBefore);
+    expect(sent.filter((m) => m.type === 'REPLICATE' && m.entries.length === 0)).toEqual([]);
+    expect(sent.filter((m) => m.type === 'REPLICATE')).toHaveLength(10);
+    expect(sent.filter((m) => m.type === 'REPLICATE_RESPONSE')).toHaveLength(10);
+    // followers learn each commit index from the next REPLICATE, the last one from a heartbeat
+    expect(committedData(c, 'b')).toHaveLength(4);
+    c.tick(2);
+    expect(committedData(c, 'b')).toHaveLength(5);
+    expect(committedData(c, 'c')).toHaveLength(5);
   });
 
   it('concurrent reads share one heartbeat round', () => {

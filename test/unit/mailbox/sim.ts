@@ -83,6 +83,11 @@ interface Storage {
   hardState: HardState;
   entries: Entry[];
   snapshot: Snapshot | undefined;
+  /**
+   * The commit index as of the last fsynced write. The host writes a hard state whose only change
+   * is the commit index without an fsync (etcd's MustSync), so a crash may take it back to this.
+   */
+  syncedCommit: number;
 }
 
 type ClientRequest =
@@ -107,7 +112,7 @@ const CLIENT_TIMEOUT = 15;
 class SimHost {
   raft: RaftNode | null = null;
   sm = new QueueState();
-  storage: Storage = { hardState: { term: 0, vote: null, commit: 0 }, entries: [], snapshot: undefined };
+  storage: Storage = { hardState: { term: 0, vote: null, commit: 0 }, entries: [], snapshot: undefined, syncedCommit: 0 };
   pendingWrites = new Map<number, { term: number; client: string; token: number }>();
   pendingReads = new Map<string, { client: string; token: number; queue: string; reader: string }>();
   confirmedReads: Array<{ ctx: string; index: number }> = [];
@@ -210,6 +215,8 @@ export function runSim(seed: number, overrides: Partial<SimOptions> = {}): SimRe
 
   function crash(h: SimHost): void {
     h.raft = null;
+    // the unsynced commit-index write is lost (power cut) or survives (process crash)
+    if (rnd() < 0.5) h.storage.hardState.commit = h.storage.syncedCommit;
     h.pendingWrites.clear();
     h.pendingReads.clear();
     h.confirmedReads = [];
@@ -256,7 +263,11 @@ export function runSim(seed: number, overrides: Partial<SimOptions> = {}): SimRe
         if (h.wasLeader && rd.softState.role === 'leader' && first <= stored) violate(`leader append-only: ${h.id} rewrote from ${first} (had ${stored})`);
         h.storage.entries = h.storage.entries.filter((e) => e.index < first).concat(rd.entries.map((e) => ({ ...e })));
       }
+      const prevHard = h.storage.hardState;
+      const mustSync = rd.entries.length > 0 || rd.snapshot !== undefined ||
+        (rd.hardState !== undefined && (rd.hardState.term !== prevHard.term || rd.hardState.vote !== prevHard.vote));
       if (rd.hardState) h.storage.hardState = { ...rd.hardState };
+      if (mustSync) h.storage.syncedCommit = h.storage.hardState.commit;
       // 2. send
       for (const m of rd.messages) {
         if (m.type === 'DATA_SYNC_REQUEST') stats.snapshotsSent++;
@@ -344,6 +355,7 @@ export function runSim(seed: number, overrides: Partial<SimOptions> = {}): SimRe
     if (!snap) return;
     h.storage.snapshot = snap;
     h.storage.entries = h.storage.entries.filter((e) => e.index > snap.index);
+    h.storage.syncedCommit = h.storage.hardState.commit; // a durable write: what came before is durable too
   }
 
   // ------------------------------------------------------------ clients

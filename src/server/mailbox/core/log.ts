@@ -16,6 +16,8 @@ export class RaftLog {
   applied = 0;
   /** first index the host has not been handed in a Ready yet */
   unstableFrom = 1;
+  /** counts truncations of conflicting entries (a removed config entry changes the membership) */
+  truncations = 0;
 
   constructor(snapshot?: Snapshot, entries: Entry[] = []) {
     if (snapshot) {
@@ -122,6 +124,7 @@ export class RaftLog {
   }
 
   private truncateFrom(index: number): void {
+    this.truncations++;
     this.entries.length = Math.max(0, index - this.snapIndex - 1);
     this.unstableFrom = Math.min(this.unstableFrom, index);
   }

@@ -477,7 +477,8 @@ export class RaftNode {
     if (type === 'config') this.onConfigChanged();
     // Replication is sent when the host next collects a Ready, so a burst of proposals travels
     // in few REPLICATE messages (group commit) instead of one message per entry and follower.
-    if (!this.maybeCommit()) this.appendsPending = true;
+    this.maybeCommit();
+    this.appendsPending = true;
     return e;
   }
 
@@ -511,7 +512,10 @@ export class RaftNode {
       this.waitingReads = [];
       for (const ctx of waiting) this.startRead(ctx);
     }
-    this.bcastAppend();
+    // Followers learn the new commit index from the next REPLICATE or HEARTBEAT (Raft section
+    // 5.3), not from a broadcast of empty REPLICATEs per commit: those cost every follower a
+    // wake-up, a write and an answer per entry at low concurrency, and on a shared CPU they
+    // compete with the reply to the client. Followers only apply sooner; nothing waits on that.
     this.maybeStepDownAfterRemoval();
     return true;
   }
@@ -663,7 +667,11 @@ export class RaftNode {
         pr.next = pr.match + 1;
       }
       pr.paused = false;
-      if (!this.maybeCommit()) this.sendAppend(from);
+      this.maybeCommit();
+      // A follower that was paused (probing) gets what it lacks at once, or an empty REPLICATE
+      // with the commit index; otherwise no empty REPLICATE after every answer (as etcd), which
+      // would cost the follower a write and an answer per entry. More entries follow below.
+      if (wasPaused) this.sendAppend(from);
       if (this.state !== 'leader') return;
       // keep pipelining while there is more to send
       while (pr.state === 'replicate' && pr.next <= this.log.lastIndex() && this.sendAppend(from)) { /* send more */ }
@@ -758,9 +766,13 @@ export class RaftNode {
       this.handleReplicate({ ...m, prevLogIndex: prev, prevLogTerm: prevTerm, entries: m.entries.slice(skip) });
       return;
     }
+    const truncations = this.log.truncations;
     const last = this.log.maybeAppend(m.prevLogIndex, m.prevLogTerm, m.commit, m.entries);
     if (last !== null) {
-      this.onConfigMaybeChanged();
+      // The membership is the newest config entry in the log: it can only have changed if one
+      // arrived or entries were truncated. (Scanning back for it on every REPLICATE cost the
+      // followers a walk over the whole log per message.)
+      if (this.log.truncations !== truncations || m.entries.some((e) => e.type === 'config')) this.onConfigMaybeChanged();
       this.send<ReplicateResponse>({ type: 'REPLICATE_RESPONSE', to: m.from, success: true, index: last, hintIndex: 0, hintTerm: 0 });
     } else {
       const { hintIndex, hintTerm } = this.log.conflictHint(m.prevLogIndex);

@@ -1,0 +1,215 @@
+/**
+ * Caps on what the broker keeps for persistent sessions (issue 10, finding 5): aedes stores every
+ * QoS 1 message for every persistent subscriber, online or not, until it is acknowledged, with no
+ * limit. This wraps the persistence's outgoing-queue methods (on any backend) with a ledger per
+ * clientId; past a cap the oldest message of the sender with the most queued messages is dropped
+ * and counted, so a flood pushes out its own messages first and a contact request sent before or
+ * after it still reaches the user. Past the broker-wide byte cap, the largest queue gives up one.
+ *
+ * The ledger lives in this process: after a restart on a disk backend, what was already queued is
+ * delivered but not counted against the caps.
+ */
+import type { AedesPersistenceLike } from './persistence';
+
+export interface QueueLimits {
+  /** Messages kept per session (queued plus in flight). */
+  maxMessages: number;
+  /** Bytes (payload + topic) kept per session. */
+  maxBytes: number;
+  /** Bytes kept across all sessions. */
+  maxTotalBytes: number;
+}
+
+export interface QueueStats {
+  queuedMessages: number;
+  queuedBytes: number;
+  sessionsWithQueue: number;
+  dropped: number;
+}
+
+interface Entry {
+  brokerId: string;
+  brokerCounter: number;
+  bytes: number;
+  /** Who published it: the userId part of the publisher's clientId. */
+  sender: string;
+}
+
+interface Ledger {
+  entries: Entry[];
+  bytes: number;
+}
+
+type QueuedPacket = { brokerId?: string; brokerCounter?: number; topic?: string; payload?: Buffer | string; clientId?: string };
+type Sub = { clientId: string };
+
+/** Persistence methods this relies on, beyond what AedesPersistenceLike names. */
+type OutgoingPersistence = AedesPersistenceLike & {
+  outgoingUpdate(client: { id: string }, packet: unknown): Promise<void>;
+  cleanSubscriptions(client: { id: string }): Promise<void>;
+};
+
+/** messageId that no real MQTT packet carries (they are 1..65535): used to pick one message to delete. */
+const DROP_MESSAGE_ID = -1;
+const ENTRY_OVERHEAD_BYTES = 200;
+
+export interface BoundedQueues {
+  /** Forgets and deletes everything queued for this session (expiry, eviction). */
+  dropAll(clientId: string): Promise<void>;
+  stats(): QueueStats;
+}
+
+/**
+ * `dropOldest` deletes stored messages through the backend's own update/clear calls, which is
+ * proven on aedes' in-memory backend only; on the others (LevelDB, Redis) a full queue refuses
+ * the new message instead (`refuseNew`), which never touches what is stored.
+ */
+export type QueuePolicy = 'dropOldest' | 'refuseNew';
+
+export function boundOfflineQueues(
+  target: AedesPersistenceLike,
+  limits: QueueLimits,
+  onDrop: (clientId: string, reason: string) => void,
+  policy: QueuePolicy = 'dropOldest',
+): BoundedQueues {
+  const persistence = target as OutgoingPersistence;
+  const ledgers = new Map<string, Ledger>();
+  let totalBytes = 0;
+  let dropped = 0;
+
+  const enqueueCombi = persistence.outgoingEnqueueCombi.bind(persistence);
+  const clearMessageId = persistence.outgoingClearMessageId.bind(persistence);
+  const update = persistence.outgoingUpdate.bind(persistence);
+  const cleanSubscriptions = persistence.cleanSubscriptions.bind(persistence);
+
+  async function deleteStored(clientId: string, entry: Entry): Promise<void> {
+    const client = { id: clientId };
+    try {
+      await update(client, { brokerId: entry.brokerId, brokerCounter: entry.brokerCounter, messageId: DROP_MESSAGE_ID });
+      await clearMessageId(client, { messageId: DROP_MESSAGE_ID });
+    } catch {
+      // Already acknowledged or cleared meanwhile: nothing left to delete.
+    }
+  }
+
+  function forget(clientId: string, ledger: Ledger, index: number): Entry {
+    const [entry] = ledger.entries.splice(index, 1);
+    ledger.bytes -= entry!.bytes;
+    totalBytes -= entry!.bytes;
+    if (ledger.entries.length === 0) ledgers.delete(clientId);
+    return entry!;
+  }
+
+  /**
+   * Drops the oldest message of whoever has the most messages in this queue, so one flooding
+   * sender pushes out its own messages before anyone else's (a contact request sent before a
+   * flood survives it).
+   */
+  async function dropOldest(clientId: string, ledger: Ledger, reason: string): Promise<void> {
+    const entry = forget(clientId, ledger, oldestOfBusiestSender(ledger.entries));
+    dropped++;
+    onDrop(clientId, reason);
+    await deleteStored(clientId, entry);
+  }
+
+  function largest(): [string, Ledger] | undefined {
+    let best: [string, Ledger] | undefined;
+    for (const item of ledgers) if (!best || item[1].bytes > best[1].bytes) best = item;
+    return best;
+  }
+
+  persistence.outgoingEnqueueCombi = async (allSubs: unknown[], raw: unknown) => {
+    const packet = raw as QueuedPacket;
+    const bytes = packetBytes(packet);
+    let subs = allSubs as Sub[];
+    if (policy === 'refuseNew') {
+      subs = subs.filter((sub) => {
+        const ledger = ledgers.get(sub.clientId);
+        const full =
+          (ledger !== undefined && (ledger.entries.length >= limits.maxMessages || ledger.bytes + bytes > limits.maxBytes)) ||
+          totalBytes + bytes > limits.maxTotalBytes;
+        if (full) {
+          dropped++;
+          onDrop(sub.clientId, `session queue full (${limits.maxMessages} messages, ${limits.maxBytes} B, ${limits.maxTotalBytes} B in all): new message refused`);
+        }
+        return !full;
+      });
+    }
+    await enqueueCombi(subs, raw);
+    const drops: Array<Promise<void>> = [];
+    for (const sub of subs) {
+      let ledger = ledgers.get(sub.clientId);
+      if (!ledger) ledgers.set(sub.clientId, (ledger = { entries: [], bytes: 0 }));
+      ledger.entries.push({ brokerId: packet.brokerId ?? '', brokerCounter: packet.brokerCounter ?? 0, bytes, sender: senderOf(packet.clientId) });
+      ledger.bytes += bytes;
+      totalBytes += bytes;
+      while (ledger.entries.length > limits.maxMessages || (ledger.bytes > limits.maxBytes && ledger.entries.length > 1)) {
+        drops.push(dropOldest(sub.clientId, ledger, `session queue over ${limits.maxMessages} messages or ${limits.maxBytes} B: oldest dropped`));
+      }
+    }
+    while (totalBytes > limits.maxTotalBytes) {
+      const [clientId, ledger] = largest()!;
+      drops.push(dropOldest(clientId, ledger, `broker queues over ${limits.maxTotalBytes} B: oldest of the largest queue dropped`));
+    }
+    await Promise.all(drops);
+  };
+
+  persistence.outgoingClearMessageId = async (client: unknown, packet: unknown) => {
+    const cleared = (await clearMessageId(client, packet)) as QueuedPacket | undefined;
+    const clientId = (client as { id: string }).id;
+    const ledger = ledgers.get(clientId);
+    if (cleared && ledger) {
+      const index = ledger.entries.findIndex((e) => e.brokerId === cleared.brokerId && e.brokerCounter === cleared.brokerCounter);
+      // Backends that do not return the cleared packet: acknowledgements come mostly in order.
+      forget(clientId, ledger, index >= 0 ? index : 0);
+    }
+    return cleared;
+  };
+
+  async function dropAll(clientId: string): Promise<void> {
+    const ledger = ledgers.get(clientId);
+    if (!ledger) return;
+    const entries = [...ledger.entries];
+    while (ledger.entries.length > 0) forget(clientId, ledger, 0);
+    if (policy === 'dropOldest') for (const entry of entries) await deleteStored(clientId, entry);
+  }
+
+  // A clean session (or an expired one) must not leave its queue behind; aedes' memory backend does.
+  persistence.cleanSubscriptions = async (client: { id: string }) => {
+    await cleanSubscriptions(client);
+    await dropAll(client.id);
+  };
+
+  return {
+    dropAll,
+    stats: () => ({
+      queuedMessages: [...ledgers.values()].reduce((n, l) => n + l.entries.length, 0),
+      queuedBytes: totalBytes,
+      sessionsWithQueue: ledgers.size,
+      dropped,
+    }),
+  };
+}
+
+function oldestOfBusiestSender(entries: Entry[]): number {
+  const counts = new Map<string, number>();
+  let busiest = '';
+  let most = 0;
+  for (const { sender } of entries) {
+    const n = (counts.get(sender) ?? 0) + 1;
+    counts.set(sender, n);
+    if (n > most) [busiest, most] = [sender, n];
+  }
+  return Math.max(0, entries.findIndex((e) => e.sender === busiest));
+}
+
+/** Parley clientIds are parley-{userId16}-{deviceId}: all devices of one identity count as one sender. */
+function senderOf(clientId: string | undefined): string {
+  const match = /^parley-([0-9a-f]{16})-/.exec(clientId ?? '');
+  return match ? match[1]! : (clientId ?? '');
+}
+
+function packetBytes(packet: QueuedPacket): number {
+  const payload = packet.payload === undefined ? 0 : typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.length;
+  return payload + (packet.topic?.length ?? 0) + ENTRY_OVERHEAD_BYTES;
+}
