@@ -24,7 +24,8 @@ export function makeLoginPassword(identity: Identity, clientId: string, signer: 
   return JSON.stringify({ ts, sig: toBase64(sig) });
 }
 
-export type LoginVerdict = { ok: true } | { ok: false; reason: string };
+/** `ts` identifies this login: with the clientId it is what a broker remembers to refuse a replay. */
+export type LoginVerdict = { ok: true; ts: number } | { ok: false; reason: string };
 
 export function verifyLogin(
   username: string | undefined,
@@ -61,5 +62,5 @@ export function verifyLogin(
   if (!publicKey || !signer.verify(loginMessage(clientId, ts), sigBytes, publicKey)) {
     return { ok: false, reason: 'login signature does not verify' };
   }
-  return { ok: true };
+  return { ok: true, ts };
 }

@@ -1,26 +1,24 @@
 import { Socket } from 'node:net';
+import { rootCertificates } from 'node:tls';
 import { connect, Store, type IClientOptions, type MqttClient } from 'mqtt';
 import { backoffDelay, type BackoffOptions } from '../../shared/backoff';
-import { openFrom, sealTo } from '../../shared/box';
 import type { Signer } from '../../shared/crypto';
-import { canonicalJson, fromUtf8, utf8 } from '../../shared/encoding';
 import { decodeEnvelope, DEFAULT_MAX_SKEW_MS, encodeEnvelope, signEnvelope, type Envelope } from '../../shared/envelope';
 import { reject, RejectCounter, type RejectCode, type Result } from '../../shared/errors';
 import { isUserId, type Identity } from '../../shared/identity';
 import { ReplayGuard } from '../../shared/replay';
 import {
-  parseSealedBody,
   parseSignalingBody,
   type MqttSignalingType,
   type SignalingBodies,
 } from '../../shared/schemas/signaling';
 import { makeLoginPassword, mqttClientId } from './mqtt-login';
+import { MAX_SIGNALING_BYTES, openSignal, sealSignal } from './sealed-signal';
 import { inboxFilter, inboxTopic, isMqttSignalingType, parseTopic, presenceTopic } from './topics';
 import { withTimeout } from '../../shared/timeout';
 import { TypedEmitter } from '../../shared/typed-emitter';
 
-/** Broker payload limit, same as the embedded broker's: checked before anything is parsed. */
-export const MAX_SIGNALING_BYTES = 64 * 1024;
+export { MAX_SIGNALING_BYTES };
 /**
  * Contact requests and responses wait in the recipient's persistent session while it is offline, so
  * they are accepted for this long; SDP, ICE and liveness messages are useless (or harmful) once older
@@ -64,6 +62,11 @@ export interface MqttSignalingOptions {
   keepaliveSec?: number;
   connectTimeoutMs?: number;
   backoff?: BackoffOptions;
+  /**
+   * Extra CA certificate(s), PEM, trusted for mqtts:// and wss:// besides the system roots (a
+   * deployment with its own CA). Certificates are always checked; there is no way to turn that off.
+   */
+  ca?: Buffer;
 }
 
 export interface SignalingStats {
@@ -109,9 +112,10 @@ export class MqttSignaling extends TypedEmitter<SignalingEvents> {
   private readonly lastPresence = new Map<string, { id: string; ts: number }>();
   private client: MqttClient | null = null;
   // Kept across reconnects: mqtt.js resends unacknowledged QoS 1 messages from the outgoing store,
-  // but its reconnect() starts with empty stores unless it is handed these.
-  private readonly incomingStore = new Store();
-  private readonly outgoingStore = new Store();
+  // but its reconnect() starts with empty stores unless it is handed these. end() closes them, so a
+  // start() after stop() needs new ones (stop() drops the queue anyway).
+  private incomingStore = new Store();
+  private outgoingStore = new Store();
   private state: SignalingState = 'offline';
   private attempt = 0;
   private started = false;
@@ -150,6 +154,10 @@ export class MqttSignaling extends TypedEmitter<SignalingEvents> {
     if (this.started) return;
     this.started = true;
     this.attempt = 0;
+    if (!this.client) {
+      this.incomingStore = new Store();
+      this.outgoingStore = new Store();
+    }
     this.setState('connecting');
     this.connectNow();
   }
@@ -259,7 +267,8 @@ export class MqttSignaling extends TypedEmitter<SignalingEvents> {
     // newer than any status this client published before.
     this.sessionTs = Math.max(this.now(), this.lastSessionTs + 3);
     this.lastSessionTs = this.sessionTs;
-    const password = makeLoginPassword(this.options.identity, this.clientId, this.options.signer, this.now());
+    // Brokers accept each (clientId, ts) once, so every attempt signs a strictly newer ts.
+    const password = makeLoginPassword(this.options.identity, this.clientId, this.options.signer, this.sessionTs);
     const will = {
       topic: presenceTopic(this.userId),
       payload: this.presencePayload('offline', this.sessionTs + 1),
@@ -280,6 +289,7 @@ export class MqttSignaling extends TypedEmitter<SignalingEvents> {
         incomingStore: this.incomingStore,
         outgoingStore: this.outgoingStore,
         will,
+        ...(this.options.ca ? { ca: [...rootCertificates, this.options.ca.toString('utf8')] } : {}),
       };
       this.client = connect(this.options.url, options);
       this.attachClient(this.client);
@@ -348,14 +358,21 @@ export class MqttSignaling extends TypedEmitter<SignalingEvents> {
     const client = this.client;
     if (!client) return;
     const { identity, signer } = this.options;
-    const sealed = sealTo(item.to, utf8(canonicalJson(item.body)), identity);
-    const env = signEnvelope({ type: item.type, to: item.to, body: { sealed }, ts: this.now() }, identity, signer);
+    let payload: string;
+    try {
+      payload = sealSignal(item.to, item.type, item.body, identity, signer, this.now());
+    } catch (error) {
+      // A well-formed userId that is not a usable key (no X25519 point) can't be sealed to: drop
+      // this one message and count it, rather than throw inside mqtt.js's connect handler.
+      this.counter.count('WRONG_RECIPIENT', `can't seal to ${item.to.slice(0, 12)}…: ${error instanceof Error ? error.message : String(error)}`, 'mqtt');
+      return;
+    }
     // Heartbeats are QoS 0: a missed one is covered by the next, and the broker should not pile
     // them up in an offline recipient's session only for them to be rejected as stale later.
     const qos = item.type === 'heartbeat' ? 0 : 1;
     this.unacked++;
     // mqtt.js keeps unacknowledged QoS 1 messages and resends them after a reconnect (same client).
-    client.publish(inboxTopic(item.to, item.type), encodeEnvelope(env), { qos }, () => {
+    client.publish(inboxTopic(item.to, item.type), payload, { qos }, () => {
       this.unacked--;
       this.notifyIfIdle();
     });
@@ -415,31 +432,13 @@ export class MqttSignaling extends TypedEmitter<SignalingEvents> {
   }
 
   private verifyInbox(type: MqttSignalingType, payload: Buffer): Result<SignalingMessageEvent> {
-    const now = this.now();
     const maxAge = type === 'contactRequest' || type === 'contactResponse' ? CONTACT_MAX_AGE_MS : this.maxSkewMs;
-    const decoded = decodeEnvelope(payload, {
-      self: this.userId,
-      now,
-      maxSkewMs: maxAge,
-      replay: this.replay,
-      signer: this.options.signer,
-      maxBytes: MAX_SIGNALING_BYTES,
+    const opened = openSignal(payload, {
+      identity: this.options.identity, signer: this.options.signer, now: this.now(), maxAgeMs: maxAge, maxSkewMs: this.maxSkewMs,
+      replay: this.replay, expectedType: type,
     });
-    if (!decoded.ok) return decoded;
-    const env = decoded.value;
-    const checked = this.checkTypeAndFuture(env, type, now);
-    if (!checked.ok) return checked;
-    const sealed = parseSealedBody(env.body);
-    if (!sealed.ok) return sealed;
-    const plaintext = openFrom(env.from, sealed.value.sealed, this.options.identity);
-    if (!plaintext) return reject('DECRYPT_FAILED', `sealed ${type} body does not open for this recipient`);
-    let body: unknown;
-    try {
-      body = JSON.parse(fromUtf8(plaintext));
-    } catch {
-      return reject('BAD_JSON', `decrypted ${type} body is not JSON`);
-    }
-    return this.toEvent(env, type, body, 'inbox');
+    if (!opened.ok) return opened;
+    return this.toEvent(opened.value.env, type, opened.value.body, 'inbox');
   }
 
   private verifyPresenceTopic(owner: string, payload: Buffer): Result<SignalingMessageEvent> | typeof IGNORED {

@@ -20,7 +20,7 @@ describe('broker login and ACL checks', () => {
   it('verifyLogin never throws and admits only the genuine, fresh password', () => {
     const now = Date.now();
     const genuine = makeLoginPassword(me, clientId, nodeSigner, now);
-    expect(verifyLogin(me.userId, clientId, Buffer.from(genuine), nodeSigner, now)).toEqual({ ok: true });
+    expect(verifyLogin(me.userId, clientId, Buffer.from(genuine), nodeSigner, now)).toEqual({ ok: true, ts: now });
     fc.assert(
       fc.property(
         fc.oneof(fc.string(), fc.constant(me.userId), fc.constant(undefined)),

@@ -6,6 +6,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../../src/shared/encoding';
+import { withTimeout } from '../../../src/shared/timeout';
 import { zEnvelope } from '../../../src/shared/envelope';
 import type { MqttSignal } from '../../../src/main/signaling/mqtt-signaling';
 import {
@@ -144,6 +145,19 @@ describe.each(BROKER_KINDS)('MQTT signaling over %s', (kind) => {
     );
     expect(got.map((m) => (m.type === 'offer' ? m.body.sdp : ''))).toEqual(Array.from({ length: 20 }, (_, i) => `early-${i}`));
     expect(a.sig.stats().queued).toBe(0);
+  });
+
+  it('the same signaling object can be stopped and started again, and still sends and receives', async () => {
+    const a = await client();
+    const b = await client();
+    await a.sig.stop();
+    expect(a.sig.connectionState).toBe('offline');
+    a.sig.start();
+    await withTimeout(a.sig.whenConnected(), 30_000, 'reconnect after a restart');
+    a.sig.send(b.identity.userId, 'offer', { sdp: 'after-restart' });
+    b.sig.send(a.identity.userId, 'answer', { sdp: 'back-to-restarted' });
+    await eventually(() => b.messages.filter((m) => m.type === 'offer' && m.from === a.identity.userId), (l) => l.length >= 1, 20_000, 'offer after restart');
+    await eventually(() => a.messages.filter((m) => m.type === 'answer' && m.from === b.identity.userId), (l) => l.length >= 1, 20_000, 'answer to the restarted client');
   });
 });
 

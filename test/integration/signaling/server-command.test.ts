@@ -1,6 +1,9 @@
 /** `parley server`: one JSON ready line with working URLs, clean exit on SIGTERM and SIGINT. */
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { eventually, startClient } from './helpers';
@@ -20,7 +23,7 @@ function portOpen(port: number): Promise<boolean> {
 
 describe.each(['SIGTERM', 'SIGINT'] as const)('parley server (stopped with %s)', (signal) => {
   it('prints {"ready":true,"mqtt","mqttWs"}, serves both, and exits 0 on the signal', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, 'server', '--mqtt', '0', '--mqtt-ws', '0'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, 'server', '--mqtt', '0', '--mqtt-ws', '0', '--data', mkdtempSync(join(tmpdir(), 'parley-server-'))], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
