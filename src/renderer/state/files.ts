@@ -1,0 +1,86 @@
+/**
+ * File transfers as the UI sees them: every `file` event, plus files.list when a chat opens.
+ * Kept apart from the main UI store; only this module and the file components know about it.
+ */
+import { createContext, useContext } from 'react';
+import { useStore } from 'zustand';
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { FileInfo, ParleyApi } from '../../shared/api';
+import { makeThumbnail } from '../thumbnail';
+
+export interface FilesState {
+  byId: Record<string, FileInfo>;
+  /** Web mode: the API token, for the upload and download URLs of the web server. */
+  token: string | null;
+  load(peer: string): Promise<void>;
+  /** Web mode: uploads a dropped or picked file to the host, then offers it. */
+  send(to: string, file: File): Promise<void>;
+  accept(id: string): Promise<void>;
+  decline(id: string): Promise<void>;
+  cancel(id: string): Promise<void>;
+  /** Desktop: open a received file, or show it in its folder (the host finds it by id). */
+  open(id: string): Promise<void>;
+  show(id: string): Promise<void>;
+  /** Where a received file can be fetched (web mode), or null. */
+  downloadUrl(id: string): string | null;
+}
+
+export type FilesStore = StoreApi<FilesState>;
+
+export function createFilesStore(api: ParleyApi, token: string | null, onError: (text: string) => void): FilesStore {
+  const store = createStore<FilesState>()((set) => ({
+    byId: {},
+    token,
+    async load(peer) {
+      try {
+        const list = await api.call('files.list', { with: peer, limit: 200 });
+        set((s) => ({ byId: { ...Object.fromEntries(list.map((f) => [f.id, f])), ...s.byId } }));
+      } catch (err) {
+        onError(`Could not load files: ${(err as Error).message}`);
+      }
+    },
+    async send(to, file) {
+      if (!token) {
+        onError('Sending a dropped file needs web mode here; in a headless peer use {"op":"file.send"}.');
+        return;
+      }
+      try {
+        const thumb = await makeThumbnail(file);
+        const res = await fetch(`/upload?token=${encodeURIComponent(token)}&name=${encodeURIComponent(file.name)}`, { method: 'POST', body: file });
+        const body = (await res.json()) as { path?: string; error?: string };
+        if (!res.ok || !body.path) throw new Error(body.error ?? `upload failed (${res.status})`);
+        await api.call('file.send', { to, path: body.path, ...(thumb ? { thumb } : {}) });
+      } catch (err) {
+        onError(`Could not send ${file.name}: ${(err as Error).message}`);
+      }
+    },
+    async accept(id) {
+      await api.call('file.accept', { id }).catch((err: Error) => onError(err.message));
+    },
+    async decline(id) {
+      await api.call('file.decline', { id }).catch((err: Error) => onError(err.message));
+    },
+    async cancel(id) {
+      await api.call('file.cancel', { id }).catch((err: Error) => onError(err.message));
+    },
+    async open(id) {
+      await api.call('file.open', { id }).catch((err: Error) => onError(err.message));
+    },
+    async show(id) {
+      await api.call('file.show', { id }).catch((err: Error) => onError(err.message));
+    },
+    downloadUrl(id) {
+      return token ? `/files/${id}?token=${encodeURIComponent(token)}` : null;
+    },
+  }));
+  api.on('file', (f) => store.setState((s) => ({ byId: { ...s.byId, [f.id]: { ...s.byId[f.id], ...f } } })));
+  return store;
+}
+
+export const FilesContext = createContext<FilesStore | null>(null);
+
+export function useFiles<T>(selector: (state: FilesState) => T): T {
+  const store = useContext(FilesContext);
+  if (!store) throw new Error('useFiles outside <FilesContext.Provider>');
+  return useStore(store, selector);
+}

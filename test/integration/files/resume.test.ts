@@ -1,0 +1,116 @@
+/**
+ * Interrupted transfers: kill -9 of either side mid-transfer, then a restart on the same profile;
+ * the receiver asks for what it lacks and the transfer completes from the last verified chunk.
+ * Also: content that no longer matches the signed offer fails with a reason and is never saved.
+ */
+import { existsSync, openSync, readdirSync, statSync, utimesSync, writeSync, closeSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openBroker, type TestBroker } from '../../helpers/brokers';
+import { befriend, eventually, HeadlessPeer, tempProfile } from '../../helpers/headless-peer';
+import { fileEvent, randomFile, settled, sha256OfFile } from './support';
+
+const SIZE = 48 * 1024 * 1024;
+
+describe('resumable file transfer (real WebRTC, real processes killed)', () => {
+  let broker: TestBroker;
+  const peers: HeadlessPeer[] = [];
+  const work = mkdtempSync(join(tmpdir(), 'parley-resume-'));
+  const start = async (name: string, profile = tempProfile(name)): Promise<HeadlessPeer> => {
+    const p = await HeadlessPeer.start({ profile, name, broker: broker.url });
+    peers.push(p);
+    return p;
+  };
+  const fileStats = async (p: HeadlessPeer) => (await p.ok({ op: 'stats' })).files as { chunkBytesSent: number; chunkBytesReceived: number };
+  const halfway = (p: HeadlessPeer, id: string) =>
+    p.waitFor((l) => l.event === 'file' && l.id === id && l.state === 'progress' && Number(l.bytes) >= SIZE / 2, 120_000);
+
+  beforeAll(async () => {
+    broker = await openBroker('mosquitto');
+  });
+  afterEach(async () => {
+    await Promise.all(peers.splice(0).map((p) => p.quit()));
+  });
+  afterAll(async () => {
+    await broker.close();
+  });
+
+  it('receiver killed at about 50% and restarted: completes, re-sending far less than the whole file', async () => {
+    const alice = await start('alice');
+    const bobProfile = tempProfile('bob');
+    const bob = await start('bob', bobProfile);
+    await befriend(alice, bob);
+    const source = randomFile(work, 'movie.bin', SIZE);
+    const id = String((await alice.ok({ op: 'file.send', to: bob.userId, path: source }, 60_000)).id);
+    await fileEvent(bob, id, 'offered');
+    await bob.ok({ op: 'file.accept', id });
+    await halfway(bob, id);
+    await bob.kill('SIGKILL');
+
+    const bob2 = await start('bob', bobProfile);
+    const done = await settled(bob2, id);
+    expect(done).toMatchObject({ state: 'done', size: SIZE, bytes: SIZE });
+    expect((await settled(alice, id)).state).toBe('done');
+    expect(await sha256OfFile(String(done.path))).toBe(await sha256OfFile(source));
+
+    const sent = (await fileStats(alice)).chunkBytesSent;
+    const receivedAfterRestart = (await fileStats(bob2)).chunkBytesReceived;
+    console.log(`receiver restart: sender sent ${(sent / SIZE).toFixed(2)}x the file; the restarted receiver got ${(receivedAfterRestart / SIZE).toFixed(2)}x`);
+    expect(sent).toBeGreaterThanOrEqual(SIZE);
+    expect(sent).toBeLessThan(2 * SIZE);
+    // Resumed from its verified chunks, not from zero.
+    expect(receivedAfterRestart).toBeLessThan(SIZE * 0.75);
+    expect(readdirSync(join(bobProfile, 'partial'))).toEqual([]);
+  });
+
+  it('sender killed at about 50% and restarted: the receiver asks for the rest and the file completes', async () => {
+    const aliceProfile = tempProfile('alice');
+    const alice = await start('alice', aliceProfile);
+    const bob = await start('bob');
+    await befriend(alice, bob);
+    const source = randomFile(work, 'archive.tar', SIZE);
+    const id = String((await alice.ok({ op: 'file.send', to: bob.userId, path: source }, 60_000)).id);
+    await fileEvent(bob, id, 'offered');
+    await bob.ok({ op: 'file.accept', id });
+    await halfway(bob, id);
+    await alice.kill('SIGKILL');
+
+    const alice2 = await start('alice', aliceProfile);
+    const done = await settled(bob, id);
+    expect(done).toMatchObject({ state: 'done', bytes: SIZE });
+    expect((await settled(alice2, id)).state).toBe('done');
+    expect(await sha256OfFile(String(done.path))).toBe(await sha256OfFile(source));
+    const received = (await fileStats(bob)).chunkBytesReceived;
+    const sentAfterRestart = (await fileStats(alice2)).chunkBytesSent;
+    console.log(`sender restart: receiver got ${(received / SIZE).toFixed(2)}x the file; the restarted sender sent ${(sentAfterRestart / SIZE).toFixed(2)}x`);
+    expect(received).toBeLessThan(2 * SIZE);
+    expect(sentAfterRestart).toBeLessThan(SIZE * 0.75);
+  });
+
+  it('a file whose bytes changed after the offer fails at the first bad chunk, with a reason, and is never saved', async () => {
+    const alice = await start('alice');
+    const bob = await start('bob');
+    await befriend(alice, bob);
+    const source = randomFile(work, 'changed.bin', 8 * 1024 * 1024);
+    const id = String((await alice.ok({ op: 'file.send', to: bob.userId, path: source }, 60_000)).id);
+    await fileEvent(bob, id, 'offered');
+    // Silent corruption at the sender (same size, same mtime): only the chunk digests can tell.
+    const { atime, mtime } = statSync(source);
+    const fd = openSync(source, 'r+');
+    writeSync(fd, Buffer.from('corrupted!'), 0, 10, 5 * 1024 * 1024 + 17);
+    closeSync(fd);
+    utimesSync(source, atime, mtime);
+    await bob.ok({ op: 'file.accept', id });
+    const failed = await settled(bob, id);
+    expect(failed.state).toBe('failed');
+    expect(String(failed.reason)).toMatch(/Chunk 80 did not match the SHA-256 the sender signed/);
+    expect((await settled(alice, id)).state).toBe('failed');
+    expect(bob.lines.some((l) => l.event === 'file' && l.id === id && l.state === 'done')).toBe(false);
+    expect(existsSync(join(bob.opts.profile, 'downloads'))).toBe(false);
+    // The partial file is removed once its pending writes have settled.
+    await eventually(async () => readdirSync(join(bob.opts.profile, 'partial')), (names) => names.length === 0, 30_000);
+    const rejected = (await bob.ok({ op: 'stats' })).rejected as Record<string, number>;
+    expect(rejected['file:FILE_HASH_MISMATCH']).toBe(1);
+  });
+});
