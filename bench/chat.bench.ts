@@ -1,12 +1,16 @@
 /**
- * Chat benchmark (issue 3), each figure beside a baseline measured in the same run:
- *   1. connection setup: first offer → data channel open on both sides, through Mosquitto,
- *      against the same negotiation in-process with no broker;
+ * Chat benchmark (issues 3 and 11), each figure beside a baseline measured in the same run:
+ *   1. connection setup: first offer → data channel open on both sides, through Mosquitto and
+ *      through the embedded broker (a `parley server` process), against the same negotiation
+ *      in-process with no broker. Bar (issue 11): embedded ≤ 2× in-process.
  *   2. delivery latency: send → `delivered` between two headless peer processes, against a raw
- *      data-channel echo;
+ *      echo to a second process paced like the product (an idle gap of the product's p50 between
+ *      round trips), with the in-process tight-loop echo as the physical floor.
+ *      Bars: p50 ≤ 2× the two-process echo + 1 ms; p99 ≤ 4× p50.
  *   3. throughput: signed, verified, stored and ACKed messages/s between two headless peers,
- *      against the raw unsigned data-channel message rate. Bar: ≥ 2,000/s and ≥ 20% of raw.
- * Usage: npx tsx bench/chat.bench.ts [--quick] [--broker URL]
+ *      against the raw unsigned data-channel message rate. Bars: ≥ 3,000/s and ≥ 50% of raw.
+ * Every figure is the median of --runs (default 3) whole runs, with min–max, and the load average.
+ * Usage: npx tsx bench/chat.bench.ts [--quick] [--runs N] [--broker URL]
  * Writes bench/results/chat.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,11 +22,15 @@ import { Mesh } from '../src/renderer/mesh';
 import { generateIdentity, newDeviceId } from '../src/shared/identity';
 import { withTimeout } from '../src/shared/timeout';
 import { befriend, HeadlessPeer, tempProfile } from '../test/helpers/headless-peer';
-import { measureInProcessNegotiation, measureRawEcho, measureRawRate, type LatencySummary } from './mesh-baseline';
+import { startServerProcess } from '../test/helpers/parley-server';
+import { spread, type Spread } from './lib/stats';
+import { measureInProcessNegotiation, measureRawEcho, measureRawRate, measureTwoProcessEcho, type LatencySummary } from './mesh-baseline';
+import os from 'node:os';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const broker = args.includes('--broker') ? String(args[args.indexOf('--broker') + 1]) : 'mqtt://127.0.0.1:1883';
+const RUNS = Math.max(quick ? 1 : 3, Number(args.includes('--runs') ? args[args.indexOf('--runs') + 1] : 0) || 0);
 const SETUP_RUNS = quick ? 5 : 20;
 const LATENCY_SAMPLES = quick ? 50 : 300;
 const THROUGHPUT_MESSAGES = quick ? 1000 : 5000;
@@ -35,15 +43,15 @@ function summarize(samples: number[]): LatencySummary {
   return { samples: s.length, p50Ms: at(0.5), p95Ms: at(0.95), p99Ms: at(0.99), meanMs: s.reduce((a, b) => a + b, 0) / s.length };
 }
 
-async function measureSetupThroughBroker(runs: number): Promise<LatencySummary> {
+async function measureSetupThroughBroker(runs: number, url: string): Promise<LatencySummary> {
   const samples: number[] = [];
-  for (let i = 0; i < runs; i++) samples.push(await oneSetup());
+  for (let i = 0; i < runs; i++) samples.push(await oneSetup(url));
   return summarize(samples);
 }
 
-async function oneSetup(): Promise<number> {
+async function oneSetup(url: string): Promise<number> {
   const ids = [generateIdentity(), generateIdentity()] as const;
-  const signals = ids.map((identity) => new MqttSignaling({ url: broker, identity, deviceId: newDeviceId(), signer: nodeSigner }));
+  const signals = ids.map((identity) => new MqttSignaling({ url, identity, deviceId: newDeviceId(), signer: nodeSigner }));
   let firstOffer: number | null = null;
   const meshes = ids.map((identity, k) => new Mesh({
     selfId: identity.userId,
@@ -103,35 +111,81 @@ async function measurePeers(): Promise<{ latency: LatencySummary; throughput: { 
 
 const f = (n: number, d = 2): string => n.toFixed(d);
 
-async function main(): Promise<void> {
-  console.log(`chat benchmark${quick ? ' (quick)' : ''}: broker ${broker}; 2-core machine, numbers are noisy — compare the ratios`);
-  const setupBroker = await measureSetupThroughBroker(SETUP_RUNS);
+interface RunFigures {
+  setupMosquittoP50: number; setupEmbeddedP50: number; setupInProcessP50: number;
+  deliveryP50: number; deliveryP99: number; twoProcessEchoP50: number; twoProcessEchoP99: number; tightEchoP50: number;
+  throughput: number; rawRate: number;
+}
+
+async function oneRun(embeddedUrl: string): Promise<{ figures: RunFigures; detail: Record<string, unknown> }> {
+  const setupBroker = await measureSetupThroughBroker(SETUP_RUNS, broker);
+  const setupEmbedded = await measureSetupThroughBroker(SETUP_RUNS, embeddedUrl);
   const setupLocal = await measureInProcessNegotiation(SETUP_RUNS);
   const rawEcho = await measureRawEcho(LATENCY_SAMPLES);
   const rawRate = await measureRawRate(RAW_RATE_MESSAGES, 200);
   const peers = await measurePeers();
-
-  const throughputRatio = peers.throughput.perSecond / rawRate.messagesPerSecond;
-  const bars = {
-    throughputAtLeast2000: peers.throughput.perSecond >= 2000,
-    throughputAtLeast20PctOfRaw: throughputRatio >= 0.2,
+  // Paced like the product: each round trip after an idle gap as long as a product delivery.
+  const twoProcessEcho = await measureTwoProcessEcho(LATENCY_SAMPLES, peers.latency.p50Ms);
+  return {
+    figures: {
+      setupMosquittoP50: setupBroker.p50Ms, setupEmbeddedP50: setupEmbedded.p50Ms, setupInProcessP50: setupLocal.p50Ms,
+      deliveryP50: peers.latency.p50Ms, deliveryP99: peers.latency.p99Ms,
+      twoProcessEchoP50: twoProcessEcho.p50Ms, twoProcessEchoP99: twoProcessEcho.p99Ms, tightEchoP50: rawEcho.p50Ms,
+      throughput: peers.throughput.perSecond, rawRate: rawRate.messagesPerSecond,
+    },
+    detail: { setup: { mosquitto: setupBroker, embedded: setupEmbedded, inProcess: setupLocal }, delivery: { peers: peers.latency, twoProcessEcho, tightEcho: rawEcho }, throughput: { peers: peers.throughput, raw: rawRate } },
   };
-  console.log('\n| measure | Parley | baseline | ratio |');
-  console.log('|---|---|---|---|');
-  console.log(`| setup p50 (offer → open), via broker vs in-process | ${f(setupBroker.p50Ms)} ms | ${f(setupLocal.p50Ms)} ms | ${f(setupBroker.p50Ms / setupLocal.p50Ms)}× |`);
-  console.log(`| setup p95 | ${f(setupBroker.p95Ms)} ms | ${f(setupLocal.p95Ms)} ms | ${f(setupBroker.p95Ms / setupLocal.p95Ms)}× |`);
-  console.log(`| delivery p50 (send → delivered) vs raw echo | ${f(peers.latency.p50Ms)} ms | ${f(rawEcho.p50Ms)} ms | ${f(peers.latency.p50Ms / rawEcho.p50Ms)}× |`);
-  console.log(`| delivery p99 vs raw echo | ${f(peers.latency.p99Ms)} ms | ${f(rawEcho.p99Ms)} ms | ${f(peers.latency.p99Ms / rawEcho.p99Ms)}× |`);
-  console.log(`| throughput (delivered msg/s) vs raw unsigned msg/s | ${f(peers.throughput.perSecond, 0)} | ${f(rawRate.messagesPerSecond, 0)} | ${f(throughputRatio * 100, 1)}% |`);
-  console.log(`\nbar ≥ 2,000 delivered/s: ${bars.throughputAtLeast2000 ? 'PASS' : 'FAIL'}; bar ≥ 20% of raw: ${bars.throughputAtLeast20PctOfRaw ? 'PASS' : 'FAIL'}`);
+}
+
+
+async function main(): Promise<void> {
+  console.log(`chat benchmark${quick ? ' (quick)' : ''}: ${RUNS} run(s); broker ${broker} and an embedded \`parley server\`; noisy shared machine — compare the ratios`);
+  const server = await startServerProcess(['--mqtt', '0']);
+  const loadBefore = os.loadavg();
+  const runs: Array<{ figures: RunFigures; detail: Record<string, unknown> }> = [];
+  try {
+    for (let r = 0; r < RUNS; r++) {
+      runs.push(await oneRun(String(server.ready.mqtt)));
+      console.log(`run ${r + 1}/${RUNS}: ${JSON.stringify(runs[r]!.figures, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v))}`);
+    }
+  } finally {
+    await server.stop();
+  }
+  const loadAfter = os.loadavg();
+  const pick = (fn: (x: RunFigures) => number): Spread => spread(runs.map((r) => fn(r.figures)));
+  const m = {
+    setupMosquittoOverInProcess: pick((x) => x.setupMosquittoP50 / x.setupInProcessP50),
+    setupEmbeddedOverInProcess: pick((x) => x.setupEmbeddedP50 / x.setupInProcessP50),
+    deliveryP50: pick((x) => x.deliveryP50),
+    deliveryP50Budget: pick((x) => 2 * x.twoProcessEchoP50 + 1),
+    deliveryP99OverP50: pick((x) => x.deliveryP99 / x.deliveryP50),
+    deliveryOverTightEcho: pick((x) => x.deliveryP50 / x.tightEchoP50),
+    throughput: pick((x) => x.throughput),
+    throughputOverRaw: pick((x) => x.throughput / x.rawRate),
+  };
+  const bars = {
+    setupEmbeddedAtMost2xInProcess: m.setupEmbeddedOverInProcess.median <= 2,
+    deliveryP50AtMost2xTwoProcessEchoPlus1ms: m.deliveryP50.median <= m.deliveryP50Budget.median,
+    deliveryP99AtMost4xP50: m.deliveryP99OverP50.median <= 4,
+    throughputAtLeast3000: m.throughput.median >= 3000,
+    throughputAtLeast50PctOfRaw: m.throughputOverRaw.median >= 0.5,
+  };
+  const show = (x: Spread, d = 2) => `${f(x.median, d)} (${f(x.min, d)}–${f(x.max, d)})`;
+  console.log(`\nmedians of ${RUNS} runs (min–max); load average ${loadBefore.map((l) => f(l, 1)).join(' ')} before, ${loadAfter.map((l) => f(l, 1)).join(' ')} after`);
+  console.log('| measure | median (min–max) | bar |');
+  console.log('|---|---|---|');
+  console.log(`| setup p50 via Mosquitto / in-process | ${show(m.setupMosquittoOverInProcess)}× | — |`);
+  console.log(`| setup p50 via embedded broker / in-process | ${show(m.setupEmbeddedOverInProcess)}× | ≤ 2×: ${bars.setupEmbeddedAtMost2xInProcess ? 'PASS' : 'FAIL'} |`);
+  console.log(`| delivery p50 (send → delivered) | ${show(m.deliveryP50)} ms | ≤ 2× two-process echo + 1 ms = ${show(m.deliveryP50Budget)} ms: ${bars.deliveryP50AtMost2xTwoProcessEchoPlus1ms ? 'PASS' : 'FAIL'} |`);
+  console.log(`| delivery p99 / p50 | ${show(m.deliveryP99OverP50)}× | ≤ 4×: ${bars.deliveryP99AtMost4xP50 ? 'PASS' : 'FAIL'} |`);
+  console.log(`| delivery p50 / in-process tight echo (the floor) | ${show(m.deliveryOverTightEcho, 1)}× | — |`);
+  console.log(`| throughput (delivered msg/s) | ${show(m.throughput, 0)} | ≥ 3,000/s: ${bars.throughputAtLeast3000 ? 'PASS' : 'FAIL'} |`);
+  console.log(`| throughput / raw unsigned msg/s | ${show(m.throughputOverRaw)} | ≥ 0.50: ${bars.throughputAtLeast50PctOfRaw ? 'PASS' : 'FAIL'} |`);
 
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/chat.json', `${JSON.stringify({
-    at: new Date().toISOString(), quick, broker,
-    setup: { viaBroker: setupBroker, inProcess: setupLocal },
-    delivery: { peers: peers.latency, rawEcho },
-    throughput: { peers: peers.throughput, raw: rawRate, ratio: throughputRatio },
-    bars,
+    at: new Date().toISOString(), quick, broker, runs: RUNS, loadAverage: { before: loadBefore, after: loadAfter },
+    medians: m, bars, perRun: runs,
   }, null, 2)}\n`);
   console.log('wrote bench/results/chat.json');
 }

@@ -1,26 +1,31 @@
 /**
- * Ed25519 throughput: tweetnacl (baseline) vs node:crypto, measured side by side in one run,
- * plus the full decodeEnvelope verify path and nacl.box seal/open. Writes bench/results/crypto.json.
- *   npx tsx bench/crypto.bench.ts [--seconds 2] [--max-ops 20000]
+ * Ed25519 throughput: tweetnacl (baseline, the renderer's), OpenSSL via node:crypto and libsodium
+ * via sodium-native (the host's when installed), side by side in one run, each row measured in
+ * --runs interleaved rounds (median and spread), plus the full decodeEnvelope verify path and
+ * nacl.box seal/open. Writes bench/results/crypto.json.
+ *   npx tsx bench/crypto.bench.ts [--seconds 1] [--max-ops 20000] [--runs 3]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
-import { nodeSigner } from '../src/main/crypto/node-signer';
-import { openFrom, sealTo } from '../src/shared/box';
+import { nodeSigner, nodeSignerName, opensslSigner, sodiumSigner } from '../src/main/crypto/node-signer';
+import { jsSharedKey, openFrom, sealTo } from '../src/shared/box';
+import { nativeSharedKey } from '../src/main/crypto/native-box';
 import { naclSigner, type Signer } from '../src/shared/crypto';
 import { utf8 } from '../src/shared/encoding';
 import { decodeEnvelope, encodeEnvelope, signEnvelope, signedBytes } from '../src/shared/envelope';
 import { generateIdentity } from '../src/shared/identity';
 import { ReplayGuard } from '../src/shared/replay';
+import { median } from './lib/stats';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const value = i >= 0 ? Number(process.argv[i + 1]) : NaN;
   return Number.isFinite(value) && value > 0 ? value : fallback;
 }
-const SECONDS = arg('seconds', 2);
+const SECONDS = arg('seconds', 1);
+const RUNS = Math.max(3, Math.round(arg('runs', 3)));
 const MAX_OPS = arg('max-ops', 20_000);
 const MIN_OPS = 20;
 
@@ -71,23 +76,42 @@ function decodeBench(signer: Signer, frames: string[]): Measurement {
 console.log(`crypto bench: up to ${SECONDS}s or ${MAX_OPS} ops per row, message ${message.length} B, envelope ${encodeEnvelope(sample).length} B`);
 const frames = envelopes(Math.min(MAX_OPS, 20_000));
 
-const rows: Array<{ name: string; nacl: Measurement; node: Measurement }> = [
-  {
-    name: 'sign',
-    nacl: measure(() => naclSigner.sign(message, alice.secretKey)),
-    node: measure(() => nodeSigner.sign(message, alice.secretKey)),
-  },
-  {
-    name: 'verify',
-    nacl: measure(() => { if (!naclSigner.verify(message, signature, alice.publicKey)) throw new Error('verify failed'); }),
-    node: measure(() => { if (!nodeSigner.verify(message, signature, alice.publicKey)) throw new Error('verify failed'); }),
-  },
-  {
-    name: 'decodeEnvelope (size, JSON, schema, verify, recipient, skew, replay)',
-    nacl: decodeBench(naclSigner, frames),
-    node: decodeBench(nodeSigner, frames),
-  },
+const signers: Array<{ name: string; signer: Signer }> = [
+  { name: 'tweetnacl', signer: naclSigner },
+  { name: 'openssl', signer: opensslSigner },
+  ...(sodiumSigner ? [{ name: 'libsodium', signer: sodiumSigner }] : []),
 ];
+const operations: Array<{ name: string; run(signer: Signer): Measurement }> = [
+  { name: 'sign', run: (signer) => measure(() => signer.sign(message, alice.secretKey)) },
+  { name: 'verify', run: (signer) => measure(() => { if (!signer.verify(message, signature, alice.publicKey)) throw new Error('verify failed'); }) },
+  { name: 'decodeEnvelope (size, JSON, schema, verify, recipient, skew, replay)', run: (signer) => decodeBench(signer, frames) },
+];
+
+interface Cell { medianOpsPerSec: number; minOpsPerSec: number; maxOpsPerSec: number; runs: number[] }
+
+// Rounds interleave the implementations so that load on a shared machine hits all of them alike.
+const rows = operations.map((op) => {
+  const samples = new Map<string, number[]>(signers.map((s) => [s.name, []]));
+  for (let round = 0; round < RUNS; round++) for (const s of signers) samples.get(s.name)!.push(op.run(s.signer).opsPerSec);
+  const cells: Record<string, Cell> = {};
+  for (const [name, runs] of samples) cells[name] = { medianOpsPerSec: median(runs), minOpsPerSec: Math.min(...runs), maxOpsPerSec: Math.max(...runs), runs };
+  return { operation: op.name, cells };
+});
+
+// First seal/open with a new contact: the shared key is derived once per contact and process.
+const peers = Array.from({ length: 200 }, () => generateIdentity().userId);
+const derivation = (derive: typeof jsSharedKey): Measurement => measure((i) => { if (!derive(peers[i % peers.length]!, alice)) throw new Error('no key'); });
+const keyRounds: Array<{ js: number; native: number | null }> = [];
+for (let round = 0; round < RUNS; round++) {
+  keyRounds.push({ js: derivation(jsSharedKey).opsPerSec, native: nativeSharedKey ? derivation(nativeSharedKey).opsPerSec : null });
+}
+const sharedKeyDerivation = {
+  jsOpsPerSec: median(keyRounds.map((r) => r.js)),
+  nativeOpsPerSec: nativeSharedKey ? median(keyRounds.map((r) => r.native!)) : null,
+  runs: keyRounds,
+};
+console.log(`box shared key per new contact: pure JS ${sharedKeyDerivation.jsOpsPerSec}/s (${round(1000 / sharedKeyDerivation.jsOpsPerSec, 2)} ms), ` +
+  (sharedKeyDerivation.nativeOpsPerSec ? `libsodium ${sharedKeyDerivation.nativeOpsPerSec}/s (${round(1000 / sharedKeyDerivation.nativeOpsPerSec, 3)} ms), ratio ${round(sharedKeyDerivation.nativeOpsPerSec / sharedKeyDerivation.jsOpsPerSec, 1)}` : 'libsodium not installed'));
 
 const plaintext = utf8(encodeEnvelope(sample));
 const sealed = sealTo(bob.userId, plaintext, alice);
@@ -96,12 +120,14 @@ const box = {
   open: measure(() => { if (!openFrom(alice.userId, sealed, bob)) throw new Error('open failed'); }),
 };
 
-const table = rows.map((r) => ({
-  operation: r.name,
-  'tweetnacl ops/s': r.nacl.opsPerSec,
-  'node:crypto ops/s': r.node.opsPerSec,
-  'ratio node/nacl': round(r.node.opsPerSec / r.nacl.opsPerSec, 1),
-}));
+const table = rows.map((r) => {
+  const line: Record<string, string | number> = { operation: r.operation };
+  for (const { name } of signers) line[`${name} ops/s (min-max)`] = `${r.cells[name]!.medianOpsPerSec} (${r.cells[name]!.minOpsPerSec}-${r.cells[name]!.maxOpsPerSec})`;
+  line['openssl/nacl'] = round(r.cells.openssl!.medianOpsPerSec / r.cells.tweetnacl!.medianOpsPerSec, 2);
+  if (r.cells.libsodium) line['libsodium/openssl'] = round(r.cells.libsodium.medianOpsPerSec / r.cells.openssl!.medianOpsPerSec, 2);
+  return line;
+});
+console.log(`medians of ${RUNS} interleaved rounds; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; the host uses ${nodeSignerName}`);
 console.table(table);
 console.log(`nacl.box (cached shared key, ${plaintext.length} B): seal ${box.seal.opsPerSec}/s, open ${box.open.opsPerSec}/s`);
 
@@ -112,9 +138,17 @@ const out = {
   cpus: os.cpus().length,
   cpuModel: os.cpus()[0]?.model ?? 'unknown',
   settings: { secondsPerRow: SECONDS, maxOpsPerRow: MAX_OPS, messageBytes: message.length, envelopeBytes: encodeEnvelope(sample).length },
+  loadAverage: os.loadavg(),
+  hostSigner: nodeSignerName,
+  runs: RUNS,
   baseline: 'tweetnacl',
-  rows: rows.map((r) => ({ operation: r.name, nacl: r.nacl, node: r.node, ratioNodeOverNacl: round(r.node.opsPerSec / r.nacl.opsPerSec, 2) })),
+  rows: rows.map((r) => ({
+    operation: r.operation, ...r.cells,
+    ratioOpensslOverNacl: round(r.cells.openssl!.medianOpsPerSec / r.cells.tweetnacl!.medianOpsPerSec, 2),
+    ...(r.cells.libsodium ? { ratioLibsodiumOverOpenssl: round(r.cells.libsodium.medianOpsPerSec / r.cells.openssl!.medianOpsPerSec, 2) } : {}),
+  })),
   box,
+  sharedKeyDerivation,
 };
 const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
 mkdirSync(resultsDir, { recursive: true });

@@ -6,16 +6,20 @@
 //   --failover N          kills of the leader per system (fast profile and JetStream)
 //   --spec-failover N     kills for the spec profile (15 s elections; 0 skips it)
 //   --out FILE            JSON output (default bench/results/mailbox.json)
+//   --inbox-append        issue 8's report-only mode: inbox deposits (signed, sealed, through the
+//                         inbox policy, as the host's mailbox tier makes them) against JetStream R3
+//                         at 1 in flight (`npm run bench:mailbox-inbox`; bench/results/mailbox-inbox.json)
 // The Parley side runs the code in this work tree, uncommitted edits included; for a clean figure
 // run it from an export of a commit (`git archive HEAD | tar -x -C DIR`, symlink node_modules) and
 // set PARLEY_BENCH_COMMIT to record which.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NATS_SERVER_BINARY } from './mailbox/jetstream';
 import { cleanupAll } from './mailbox/procs';
-import { baselineLossCheck, evaluateBars, renderReport, resultsJson } from './mailbox/report';
+import { baselineLossCheck, evaluateBars, renderInboxReport, renderReport, resultsJson } from './mailbox/report';
 import { defaultOptions, runMailboxBench, type BenchOptions } from './mailbox/run';
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
@@ -52,8 +56,11 @@ async function main(): Promise<void> {
       failover: { type: 'string' },
       'spec-failover': { type: 'string' },
       out: { type: 'string' },
+      'inbox-append': { type: 'boolean', default: false },
+      'in-flight': { type: 'string' },
     },
   });
+  const inboxAppend = values['inbox-append'] === true;
   const base = defaultOptions(values.quick === true);
   const options: BenchOptions = {
     ...base,
@@ -63,12 +70,34 @@ async function main(): Promise<void> {
     failoverIterations: positiveInt('failover', values.failover, base.failoverIterations),
     specFailoverIterations: positiveInt('spec-failover', values['spec-failover'], base.specFailoverIterations),
     log: (line) => console.log(line),
+    ...(inboxAppend ? {
+      inboxAppend,
+      payloadSizes: [256, 1024],
+      inFlights: (values['in-flight'] ?? '1').split(',').map((v) => positiveInt('in-flight', v, 1)),
+      failoverIterations: 0,
+      specFailoverIterations: 0,
+    } : {}),
   };
-  const out = resolve(values.out ?? 'bench/results/mailbox.json');
+  const out = resolve(values.out ?? (inboxAppend ? 'bench/results/mailbox-inbox.json' : 'bench/results/mailbox.json'));
   const version = natsVersion();
   console.log(`mailbox benchmark${options.quick ? ' (quick)' : ''}: Parley mailbox vs ${version}, 3 nodes each on 127.0.0.1`);
 
+  const loadBefore = loadavg();
   const results = await runMailboxBench(options);
+  if (inboxAppend) {
+    const { text, summary } = renderInboxReport(results, options);
+    console.log(`\n${text}`);
+    const baselineOk = baselineLossCheck(results);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify({
+      ...(resultsJson(results, options, [], baselineOk, version, parleyRevision()) as object),
+      benchmark: 'mailbox-inbox',
+      loadAverage: { before: loadBefore, after: loadavg() },
+      summary,
+    }, null, 2)}\n`);
+    console.log(`\nwrote ${out}`);
+    return;
+  }
   const bars = evaluateBars(results, options.payloadSizes);
   const baseline = baselineLossCheck(results);
   console.log('');

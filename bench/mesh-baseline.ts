@@ -4,11 +4,16 @@
  *   measureInProcessNegotiation(n)  first offer handed to signaling → 'open' on both sides
  *   measureRawEcho(n)               unsigned frame → echoed frame back (round trip)
  *   measureRawRate(n, bytes)        one-way unsigned frames/s, flow-controlled by polling bufferedAmount
+ *   measureTwoProcessEcho(n, gapMs) the same echo with the far end in another process, and an idle
+ *                                   gap between round trips, as the product's two processes have
  *
  * Run directly (`npx tsx bench/mesh-baseline.ts`) to print them and write bench/results/mesh-baseline.json.
  */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import * as wrtcModule from '@roamhq/wrtc';
-import { Mesh } from '../src/renderer/mesh';
+import { Mesh, type SignalKind } from '../src/renderer/mesh';
 import { MemorySignalingBus } from '../src/renderer/mesh/memory-signaling';
 
 // CommonJS package: Node's ESM loader exposes it as the default export, bundlers as named exports.
@@ -92,6 +97,49 @@ export async function measureRawRate(n: number, bytes: number): Promise<RateSumm
     };
   } finally {
     pair.close();
+  }
+}
+
+/**
+ * Round trips to a bare echo in a second process (bench/two-process-echo-peer.ts), waiting gapMs
+ * between them: both processes go idle between messages, as two headless peers do when driven one
+ * message at a time. gapMs 0 is the tight loop.
+ */
+export async function measureTwoProcessEcho(n: number, gapMs: number, warmup = Math.min(50, n)): Promise<LatencySummary> {
+  const peerScript = fileURLToPath(new URL('./two-process-echo-peer.ts', import.meta.url));
+  const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
+  const child = spawn(process.execPath, [tsx, peerScript, 'echo-b', 'echo-a'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const a = new Mesh({
+    selfId: 'echo-a', RTCPeerConnection: Ctor,
+    signaling: { send: (_to, kind, payload) => child.stdin.write(`${JSON.stringify({ kind, payload })}\n`) },
+  });
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const { kind, payload } = JSON.parse(line) as { kind: SignalKind; payload: unknown };
+    void a.handleSignal('echo-b', kind, payload);
+  });
+  try {
+    const open = new Promise<void>((r) => a.on('open', () => r()));
+    a.connect('echo-b');
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([open, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('two-process echo: no connection within 30 s')), 30_000); })]);
+    clearTimeout(timer);
+    let resolveEcho: (() => void) | null = null;
+    a.on('frame', () => resolveEcho?.());
+    const frame = JSON.stringify({ type: 'ECHO', body: 'x'.repeat(120) });
+    const samples: number[] = [];
+    for (let i = 0; i < warmup + n; i++) {
+      if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
+      const echoed = new Promise<void>((r) => (resolveEcho = r));
+      const t0 = performance.now();
+      if (!a.send('echo-b', frame)) throw new Error('two-process echo: channel not open');
+      await echoed;
+      if (i >= warmup) samples.push(performance.now() - t0);
+    }
+    return summarize(samples);
+  } finally {
+    a.close();
+    child.stdin.end();
+    await new Promise<void>((r) => { if (child.exitCode !== null) r(); else child.once('exit', () => r()); setTimeout(() => { child.kill('SIGKILL'); r(); }, 5000).unref(); });
   }
 }
 

@@ -1,7 +1,8 @@
 // Parley's mailbox cluster under test: 3 broker processes started through the `parley mailbox node`
 // CLI, driven through the MailboxClient library (loaded lazily so the benchmark still runs the
 // JetStream baseline when the Parley side is missing or broken).
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MailboxClient } from '../../src/server/mailbox/client';
@@ -58,6 +59,9 @@ interface ParleyNode {
 export interface ParleyClusterOptions {
   profile: ParleyProfile;
   sync: ParleySync;
+  /** Extra `parley mailbox node` flags for every node (e.g. the inbox limits). */
+  nodeArgs?: string[];
+  label?: string;
 }
 
 export class ParleyCluster implements BenchCluster {
@@ -69,14 +73,14 @@ export class ParleyCluster implements BenchCluster {
   private admin: MailboxClient | undefined;
 
   constructor(private readonly options: ParleyClusterOptions) {
-    this.label = `Parley ${options.sync}${options.profile === 'spec' ? ' spec' : ''}`;
+    this.label = options.label ?? `Parley ${options.sync}${options.profile === 'spec' ? ' spec' : ''}`;
   }
 
   private get seeds(): string[] {
     return this.nodes.map((node) => `127.0.0.1:${node.port}`);
   }
 
-  private newClient(operationTimeoutMs?: number): MailboxClient {
+  protected newClient(operationTimeoutMs?: number): MailboxClient {
     if (!this.ClientClass) throw new Error('Parley cluster not started');
     // The spec profile elects in 15 s or more; give one operation room for two elections.
     const timeoutMs = operationTimeoutMs ?? (this.options.profile === 'spec' ? 120_000 : 30_000);
@@ -96,6 +100,9 @@ export class ParleyCluster implements BenchCluster {
     const ports: number[] = [];
     for (let i = 0; i < this.nodeCount; i++) ports.push(await freePort());
     const addressOf = (i: number): string => `n${i}@127.0.0.1:${ports[i]}`;
+    // A multi-node cluster runs with a cluster key (broker links are authenticated with it).
+    const keyFile = join(this.root, 'cluster.key');
+    writeFileSync(keyFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
     for (let i = 0; i < this.nodeCount; i++) {
       const id = `n${i}`;
       const dataDir = join(this.root, id);
@@ -109,6 +116,8 @@ export class ParleyCluster implements BenchCluster {
         '--peers', peers,
         '--profile', this.options.profile,
         '--sync', this.options.sync,
+        '--cluster-key', keyFile,
+        ...(this.options.nodeArgs ?? []),
       ];
       const proc = new ManagedProcess(`parley ${id}`, process.execPath, args, join(this.root, `${id}.log`), REPO_ROOT);
       this.nodes.push({ id, port: ports[i] as number, dataDir, process: proc });

@@ -224,3 +224,76 @@ export function resultsJson(results: BenchResults, options: BenchOptions, bars: 
 }
 
 export type { FailoverSummary };
+
+/**
+ * Inbox-append mode (issue 8, report only): latency per append at each in-flight count, the
+ * median over runs with min/max, and the ratio to JetStream (same plaintext size, and at the
+ * sealed deposit's size) per run.
+ */
+export function renderInboxReport(results: BenchResults, options: BenchOptions): { text: string; summary: InboxSummaryRow[] } {
+  const summary: InboxSummaryRow[] = [];
+  const rows: string[][] = [];
+  for (const size of options.payloadSizes) {
+    for (const inFlight of options.inFlights) {
+      const js = cell(results, 'jetstream', size, inFlight);
+      const jsSealed = results.cells.find((c) => c.system === 'jetstream' && c.textSize === size && c.inFlight === inFlight);
+      const entries: [string, CellResult | undefined][] = [
+        ['JetStream R3', js],
+        [jsSealed ? `JetStream R3 at ${jsSealed.payloadSize} B (sealed size)` : 'JetStream R3 at sealed size', jsSealed],
+        ['Parley plain append, no fsync', cell(results, 'parley-normal', size, inFlight)],
+        ['Parley inbox deposit, no fsync', cell(results, 'parley-inbox-normal', size, inFlight)],
+        ['Parley inbox deposit, fsync', cell(results, 'parley-inbox', size, inFlight)],
+      ];
+      for (const [label, c] of entries) {
+        if (!c) continue;
+        const p50s = c.runs.map((r) => r.p50Ms);
+        const perRunRatio = (base: CellResult | undefined): number[] =>
+          base ? c.runs.map((r, i) => r.p50Ms / (base.runs[i]?.p50Ms ?? Number.NaN)).filter(Number.isFinite) : [];
+        const med = (xs: number[]): number => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : Number.NaN);
+        const row: InboxSummaryRow = {
+          textBytes: size, inFlight, system: label, payloadBytes: c.payloadSize,
+          p50MsMedian: med(p50s), p50MsMin: Math.min(...p50s), p50MsMax: Math.max(...p50s), p99Ms: c.p99Ms,
+          appendsPerSecMedian: c.medianThroughput,
+          ratioToJetStreamP50: med(perRunRatio(js)), ratioToJetStreamSealedP50: med(perRunRatio(jsSealed)),
+          error: c.error,
+        };
+        summary.push(row);
+        rows.push([
+          `${size} B x ${inFlight}`, label, String(c.payloadSize),
+          c.error && c.runs.length === 0 ? 'error' : `${fmt(row.p50MsMedian, 2)} [${fmt(row.p50MsMin, 2)}–${fmt(row.p50MsMax, 2)}]`,
+          fmt(c.p99Ms, 2), fmt(c.medianThroughput), fmt(row.ratioToJetStreamP50, 2), fmt(row.ratioToJetStreamSealedP50, 2),
+        ]);
+      }
+    }
+  }
+  const out = [
+    `Inbox append latency (median of ${options.runs} closed-loop runs of ${options.runMs} ms, interleaved; ratio = p50 / JetStream p50 of the same run)`,
+    table(['text x in flight', 'system', 'bytes', 'p50 ms median [min–max]', 'p99 ms', 'appends/s', 'x JetStream', 'x JetStream sealed'], rows),
+    '',
+    'Read-back check (every acknowledged seq read back, inbox deposits opened by the recipient, compared byte for byte)',
+    table(['run', 'acked', 'stored', 'lost', 'dup', 'corrupt', 'result'], results.cells.map((c) => {
+      const l = c.loss;
+      return l ? [`${c.label} ${c.payloadSize} B x${c.inFlight}`, String(l.acknowledged), String(l.stored), String(l.lost), String(l.duplicates), String(l.corrupted), lossFree(l) ? 'ok' : 'LOSS']
+        : [`${c.label} ${c.payloadSize} B x${c.inFlight}`, '-', '-', '-', '-', '-', `not verified${c.error ? `: ${c.error}` : ''}`];
+    })),
+    ...(results.skipped.length ? ['', 'Skipped:', ...results.skipped.map((s) => `  - ${s}`)] : []),
+    '',
+    `Report only (no bar). JetStream 2.9 has no per-write fsync, so compare it with the no-fsync rows. Inbox deposits include the client's signing and sealing, as the host's mailbox tier does them; the inbox policy's rate limit and caps are raised for the run. ${cpus().length} cores shared (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end).`,
+  ];
+  return { text: out.join('\n'), summary };
+}
+
+export interface InboxSummaryRow {
+  textBytes: number;
+  inFlight: number;
+  system: string;
+  payloadBytes: number;
+  p50MsMedian: number;
+  p50MsMin: number;
+  p50MsMax: number;
+  p99Ms: number;
+  appendsPerSecMedian: number;
+  ratioToJetStreamP50: number;
+  ratioToJetStreamSealedP50: number;
+  error?: string;
+}

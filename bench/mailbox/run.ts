@@ -6,16 +6,19 @@ import type { Histogram } from 'hdr-histogram-js';
 import { runFailover, percentile, type FailoverResult } from './failover';
 import { JetStreamCluster } from './jetstream';
 import { AckLedger, lossFree, type LossReport } from './ledger';
+import { ParleyInboxCluster } from './inbox';
 import { ParleyCluster, parleyUnavailableReason } from './parley';
 import { cleanupAll } from './procs';
 import type { AppendClient, BenchCluster } from './types';
 import { median, newLatencyHistogram, runClosedLoop, type RunResult } from './workload';
 
-export type SystemKey = 'jetstream' | 'parley-normal' | 'parley-full';
+export type SystemKey = 'jetstream' | 'parley-normal' | 'parley-full' | 'parley-inbox' | 'parley-inbox-normal';
 export type FailoverKey = 'jetstream' | 'parley-fast' | 'parley-spec';
 
 export interface BenchOptions {
   quick: boolean;
+  /** Issue 8's report-only mode: inbox deposits (the host's mailbox tier path) against JetStream at the given in-flight counts. */
+  inboxAppend?: boolean;
   withParley: boolean;
   payloadSizes: number[];
   inFlights: number[];
@@ -42,6 +45,8 @@ export interface CellResult {
   errors: number;
   loss?: LossReport;
   error?: string;
+  /** Inbox mode: the JetStream cell run at the sealed size of this many bytes of text. */
+  textSize?: number;
 }
 
 export interface FailoverSummary {
@@ -262,8 +267,59 @@ async function runFailoverFor(
   return summary;
 }
 
+/**
+ * Inbox-append mode: JetStream R3 (no per-write fsync in 2.9), the plain Parley append (no fsync)
+ * and the inbox deposit on Parley clusters without and with fsync (inbox policy on), interleaved
+ * per run; JetStream also at the sealed deposit's size, so the crypto's extra bytes are not
+ * counted against the mailbox.
+ */
+async function runInboxBench(options: BenchOptions, runTag: string): Promise<BenchResults> {
+  const skipped: string[] = [];
+  const cells: CellResult[] = [];
+  const systems: LiveSystem[] = [];
+  const unavailable = parleyUnavailableReason();
+  try {
+    const jetstream = await startSystem('jetstream', new JetStreamCluster(), options, skipped);
+    if (jetstream) systems.push(jetstream);
+    if (unavailable) skipped.push(`Parley: ${unavailable}`);
+    else {
+      const plain = await startSystem('parley-normal', new ParleyCluster({ profile: 'fast', sync: 'normal' }), options, skipped);
+      if (plain) systems.push(plain);
+      const inboxNormal = await startSystem('parley-inbox-normal', new ParleyInboxCluster('normal'), options, skipped);
+      if (inboxNormal) systems.push(inboxNormal);
+      const inbox = await startSystem('parley-inbox', new ParleyInboxCluster('full'), options, skipped);
+      if (inbox) systems.push(inbox);
+    }
+    const inbox = systems.find((s) => s.key === 'parley-inbox')?.cluster as ParleyInboxCluster | undefined;
+    for (const payloadSize of options.payloadSizes) {
+      for (const inFlight of options.inFlights) {
+        options.log(`inbox append: ${payloadSize} B of text, ${inFlight} in flight`);
+        const cell = await runThroughputCell(systems, payloadSize, inFlight, options, runTag);
+        cells.push(...cell.results);
+        await Promise.all(cell.verifications.map((verify) => verify()));
+        if (inbox && jetstream) {
+          const sealedSize = inbox.depositSize(payloadSize);
+          options.log(`inbox append: JetStream at the sealed deposit's size, ${sealedSize} B, ${inFlight} in flight`);
+          const big = await runThroughputCell([jetstream], sealedSize, inFlight, options, runTag);
+          for (const c of big.results) {
+            c.label = `JetStream (sealed size of ${payloadSize} B)`;
+            c.textSize = payloadSize;
+            cells.push(c);
+          }
+          await Promise.all(big.verifications.map((verify) => verify()));
+        }
+      }
+    }
+  } finally {
+    for (const s of systems) await s.cluster.stop().catch((error: unknown) => options.log(`  stopping ${s.cluster.label}: ${errorText(error)}`));
+    cleanupAll();
+  }
+  return { cells, failover: [], skipped };
+}
+
 export async function runMailboxBench(options: BenchOptions): Promise<BenchResults> {
   const runTag = randomBytes(3).toString('hex');
+  if (options.inboxAppend) return runInboxBench(options, runTag);
   const skipped: string[] = [];
   const cells: CellResult[] = [];
   const failover: FailoverSummary[] = [];
