@@ -5,6 +5,7 @@ export function statusLabel(status: MessageStatus): string {
   switch (status) {
     case 'pending': return 'sending…';
     case 'sent': return 'sent ✓';
+    case 'stored': return 'stored ✓';
     case 'delivered': return 'delivered ✓✓';
     case 'read': return 'read ✓✓';
     case 'failed': return 'not sent ✕';
@@ -15,6 +16,7 @@ export function statusDescription(status: MessageStatus): string {
   switch (status) {
     case 'pending': return 'Sending: waiting for a path to your contact';
     case 'sent': return 'Sent: left this device';
+    case 'stored': return 'Stored: held by a coordinator or the mailbox until your contact\'s device picks it up';
     case 'delivered': return 'Delivered: your contact\'s device confirmed it';
     case 'read': return 'Read by your contact';
     case 'failed': return 'Not sent: it will be retried when a path exists';
@@ -29,7 +31,7 @@ const CONNECTION_LABELS: Record<ConnectionState, string> = {
   CONNECTED: 'Connected',
   RECONNECTING: 'Reconnecting',
   FAILED: 'Failed',
-  STORE_AND_FORWARD: 'Offline: messages wait in the mailbox',
+  STORE_AND_FORWARD: 'Unreachable: messages wait until a path opens',
 };
 
 const PATH_LABELS: Record<DeliveryPath, string> = {
@@ -64,4 +66,9 @@ export function formatTime(ts: number, now: number = Date.now()): string {
   const sameDay = new Date(now).toDateString() === d.toDateString();
   const time = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
   return sameDay ? time : `${d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${time}`;
+}
+
+/** States in which no attempt is running and the user may ask for one now. */
+export function needsRetry(state: ConnectionState): boolean {
+  return state === 'FAILED' || state === 'STORE_AND_FORWARD';
 }

@@ -5,6 +5,7 @@ import { App } from './components/App';
 import { keepMeshBridge } from './mesh-bridge';
 import { StoreContext } from './state/context';
 import { createUiStore, type UiStore } from './state/store';
+import { createFilesStore, FilesContext } from './state/files';
 import './styles.css';
 
 function Root({ client, store }: { client: UiClient; store: UiStore }) {
@@ -15,13 +16,17 @@ function Root({ client, store }: { client: UiClient; store: UiStore }) {
   }, [store]);
   return (
     <StoreContext.Provider value={store}>
-      <App transport={transport} />
+      <FilesContext.Provider value={files}>
+        <App transport={transport} />
+      </FilesContext.Provider>
     </StoreContext.Provider>
   );
 }
 
 const client = chooseClient();
 const store = createUiStore(client.api);
+// Web mode: the same token guards the web server's upload and download routes.
+const files = createFilesStore(client.api, client.mode === 'web' ? sessionStorage.getItem('parley.token') : null, (text) => store.getState().notify('error', text));
 // The WebRTC connections live here, in the page; the host keeps keys, storage and signaling.
 keepMeshBridge(client.api);
 document.documentElement.dataset.mode = client.mode;

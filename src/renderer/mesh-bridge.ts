@@ -6,6 +6,7 @@
  */
 import type { MeshCommand, ParleyApi } from '../shared/api';
 import { Mesh } from './mesh';
+import { startFileBridge } from './mesh/file-bridge';
 
 export interface MeshBridge { stop(): void }
 
@@ -14,7 +15,7 @@ export interface MeshBridge { stop(): void }
  * so the caller can attach again; a `detach` command (another window took over) is final.
  */
 export async function startMeshBridge(api: ParleyApi, onLost: () => void, RTC: typeof RTCPeerConnection = RTCPeerConnection): Promise<MeshBridge> {
-  const { session, selfId, iceServers, peers } = await api.call('mesh.attach', {});
+  const { session, selfId, iceConfig, peers, discovery } = await api.call('mesh.attach', {});
   let active = true;
   const report = (args: Parameters<typeof api.call<'mesh.report'>>[1]): void => {
     if (!active) return;
@@ -27,13 +28,28 @@ export async function startMeshBridge(api: ParleyApi, onLost: () => void, RTC: t
   const mesh = new Mesh({
     selfId,
     RTCPeerConnection: RTC,
-    iceServers: iceServers.map((urls) => ({ urls })),
+    iceServers: iceConfig,
     signaling: { send: (to, signal, payload) => report({ kind: 'signal', session, to, signal, payload }) },
+    // The chain runs here; its host-backed steps are API calls (the headless peer runs the same Mesh).
+    discovery: {
+      ...discovery,
+      host: {
+        lookup: async (userId, step, timeoutMs) => (await api.call('route.lookup', { userId, step, timeoutMs })).route,
+        useRoute: async (userId, route) => {
+          await api.call('route.use', { userId, route });
+        },
+        report: (trace) => {
+          if (active) api.call('route.report', { session, trace }).catch(() => undefined);
+        },
+      },
+    },
   });
   mesh.on('state', (e) => report({ kind: 'state', session, userId: e.userId, state: e.state, attempt: e.attempt }));
   mesh.on('open', (userId) => report({ kind: 'open', session, userId }));
   mesh.on('close', (userId) => report({ kind: 'close', session, userId }));
   mesh.on('frame', (userId, frame) => report({ kind: 'frame', session, userId, frame }));
+  mesh.on('pair', (userId, pair) => report({ kind: 'pair', session, userId, pair }));
+  const files = startFileBridge(mesh, (r) => (active ? api.call('mesh.report', { ...r, session } as Parameters<typeof api.call<'mesh.report'>>[1]) : Promise.resolve()));
 
   const offCommands = api.on('mesh.command', (cmd: MeshCommand) => {
     if (!active || cmd.session !== session) return;
@@ -41,9 +57,12 @@ export async function startMeshBridge(api: ParleyApi, onLost: () => void, RTC: t
       case 'connect': mesh.connect(cmd.userId); break;
       case 'retry': mesh.retry(cmd.userId); break;
       case 'disconnect': mesh.disconnect(cmd.userId); break;
+      case 'routeFailed': mesh.routeFailed(cmd.userId); break;
       case 'send': mesh.send(cmd.userId, cmd.frame); break;
       case 'signal': void mesh.handleSignal(cmd.from, cmd.signal, cmd.payload); break;
       case 'detach': stop(); break;
+      case 'ice': mesh.setIceServers(cmd.iceConfig); break;
+      case 'file.open': case 'file.data': case 'file.close': files.handle(cmd); break;
     }
   });
   for (const userId of peers) mesh.connect(userId);
@@ -52,6 +71,7 @@ export async function startMeshBridge(api: ParleyApi, onLost: () => void, RTC: t
     if (!active) return;
     active = false;
     offCommands();
+    files.close();
     mesh.close();
   }
   return { stop };

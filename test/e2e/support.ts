@@ -3,13 +3,14 @@
  * `parley web` process, the built renderer, screenshots under test-results/screenshots/.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const BIN = join(ROOT, 'bin/parley.mjs');
@@ -33,17 +34,49 @@ export function removeTempProfiles(): void {
   for (const dir of createdProfiles.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
-/** Builds out/renderer once if a previous `npm run build:renderer` did not. */
-export function ensureRendererBuilt(): void {
-  if (existsSync(join(ROOT, 'out/renderer/index.html'))) return;
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'vite.renderer.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+/** Newest modification time of any file under these folders (ms). */
+function newestMtime(dirs: string[]): number {
+  let newest = 0;
+  for (const dir of dirs) {
+    for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+      if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+    }
+  }
+  return newest;
 }
 
-export async function launchChromium(): Promise<Browser> {
+/** Builds out/renderer if a previous `npm run build:renderer` did not, or the UI's sources changed since (a stale page tests old code). */
+export function ensureRendererBuilt(): void {
+  const index = join(ROOT, 'out/renderer/index.html');
+  const fresh = (): boolean => existsSync(index) && statSync(index).mtimeMs >= newestMtime([join(ROOT, 'src/renderer'), join(ROOT, 'src/shared')]);
+  if (fresh()) return;
+  // Test files run in parallel: one builds, the others wait for it instead of emptying out/renderer under its page.
+  mkdirSync(join(ROOT, 'out'), { recursive: true });
+  const lock = join(ROOT, 'out/.renderer-build-lock');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 10 * 60_000) rmSync(lock, { recursive: true, force: true });
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+      if (fresh()) return;
+    }
+  }
+  try {
+    if (fresh()) return;
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'vite.renderer.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** `executablePath`: e.g. a wrapper that runs Chromium inside a network namespace (it talks to Playwright over a pipe). */
+export async function launchChromium(executablePath = CHROMIUM_PATH): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`Chromium not found at ${CHROMIUM_PATH}. Install it with "apt-get install -y chromium xvfb" (or set PARLEY_CHROMIUM).`);
   }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_FLAGS, headless: true });
+  return chromium.launch({ executablePath, args: CHROMIUM_FLAGS, headless: true });
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {
@@ -62,11 +95,22 @@ export interface WebInstance {
 }
 
 /** Starts `parley web --port 0` and waits for its `{"ready":true,"url":…}` line on stdout. */
-export async function startWeb(opts: { profile: string; broker?: string; name?: string }): Promise<WebInstance> {
+export async function startWeb(opts: {
+  profile: string; broker?: string; name?: string; mailbox?: string; extraArgs?: string[];
+  /** Command prefix, e.g. ['ip', 'netns', 'exec', NS] to run it inside a network namespace. */
+  wrap?: string[];
+  /** Extra environment variables for the `parley web` process. */
+  env?: NodeJS.ProcessEnv;
+}): Promise<WebInstance> {
   const args = [BIN, 'web', '--port', '0', '--profile', opts.profile];
   if (opts.broker) args.push('--broker', opts.broker);
   if (opts.name) args.push('--name', opts.name);
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (opts.mailbox) args.push('--mailbox', opts.mailbox);
+  args.push(...(opts.extraArgs ?? []));
+  // PARLEY_WEB_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the web host.
+  const nodeArgs = (process.env.PARLEY_WEB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const argv = [...(opts.wrap ?? []), process.execPath, ...nodeArgs, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
   const ready = await new Promise<{ url: string; userId: string }>((resolvePromise, reject) => {
@@ -82,6 +126,58 @@ export async function startWeb(opts: { profile: string; broker?: string; name?: 
     });
   });
   return { ...ready, profile: opts.profile, stderr: () => stderr, stop: () => stopChild(child) };
+}
+
+export interface WebSuite {
+  /** The file's one Chromium (launched in beforeAll). */
+  readonly browser: Browser;
+  /** Starts a `parley web` that is stopped after the file's tests. */
+  start(opts: Parameters<typeof startWeb>[0]): Promise<WebInstance>;
+  /** Stops one instance early (a user quitting), so afterAll does not stop it again. */
+  stop(web: WebInstance): Promise<void>;
+  /** A page on the instance, once it shows that instance's userId. */
+  openApp(web: WebInstance, viewport?: { width: number; height: number }, timeoutMs?: number): Promise<Page>;
+}
+
+/**
+ * The setup every web-mode spec repeats: build the renderer, one Chromium for the file, and every
+ * `parley web` started through it stopped and its temporary profiles removed afterwards.
+ */
+export function webSuite(): WebSuite {
+  let browser: Browser | undefined;
+  const running: WebInstance[] = [];
+  beforeAll(async () => {
+    ensureRendererBuilt();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all(running.map((w) => w.stop()));
+    removeTempProfiles();
+  });
+  const suite: WebSuite = {
+    get browser(): Browser {
+      if (!browser) throw new Error('webSuite: Chromium is not launched yet (use it inside a test)');
+      return browser;
+    },
+    async start(opts) {
+      const web = await startWeb(opts);
+      running.push(web);
+      return web;
+    },
+    async stop(web) {
+      const i = running.indexOf(web);
+      if (i >= 0) running.splice(i, 1);
+      await web.stop();
+    },
+    async openApp(web, viewport = { width: 1100, height: 700 }, timeoutMs = 60_000) {
+      const page = await suite.browser.newPage({ viewport });
+      await page.goto(web.url);
+      await expect.poll(() => page.getByTestId('my-user-id').inputValue(), { timeout: timeoutMs }).toBe(web.userId);
+      return page;
+    },
+  };
+  return suite;
 }
 
 /** What `parley peer --json` says `whoami` is for a profile (started, asked, quit). */

@@ -2,33 +2,14 @@
  * Two people chat in web mode: two real `parley web` processes (two profiles) on the Mosquitto
  * broker, each driven through its own Chromium page, only through the UI.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { ensureRendererBuilt, launchChromium, removeTempProfiles, screenshot, startWeb, tempProfile, unlabeledControls, type WebInstance } from './support';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { screenshot, tempProfile, unlabeledControls, webSuite } from './support';
 
 const BROKER = process.env.PARLEY_TEST_BROKER ?? 'mqtt://127.0.0.1:1883';
 const WAIT = { timeout: 60_000 };
 
-let browser: Browser;
-const running: WebInstance[] = [];
-
-beforeAll(async () => {
-  ensureRendererBuilt();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await Promise.all(running.map((w) => w.stop()));
-  removeTempProfiles();
-});
-
-async function openApp(web: WebInstance): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
-  await page.goto(web.url);
-  await expect.poll(() => page.getByTestId('my-user-id').inputValue(), WAIT).toBe(web.userId);
-  return page;
-}
+const suite = webSuite();
 
 function ownMessage(page: Page, text: string) {
   return page.locator('[data-mine="true"]', { hasText: text });
@@ -43,12 +24,10 @@ async function sendByKeyboard(page: Page, text: string): Promise<void> {
 
 describe('two profiles chat in web mode', () => {
   it('add each other, accept, exchange messages, see delivered', { timeout: 240_000 }, async () => {
-    const alice = await startWeb({ profile: tempProfile('alice'), broker: BROKER, name: 'Alice' });
-    running.push(alice);
-    const bob = await startWeb({ profile: tempProfile('bob'), broker: BROKER, name: 'Bob' });
-    running.push(bob);
-    const pa = await openApp(alice);
-    const pb = await openApp(bob);
+    const alice = await suite.start({ profile: tempProfile('alice'), broker: BROKER, name: 'Alice' });
+    const bob = await suite.start({ profile: tempProfile('bob'), broker: BROKER, name: 'Bob' });
+    const pa = await suite.openApp(alice);
+    const pb = await suite.openApp(bob);
 
     // Alice sends a request, from the keyboard.
     await pa.getByTestId('add-contact-button').click();

@@ -2,23 +2,10 @@
  * Web mode end to end: real `parley web` process, real host, Debian Chromium. The page must show
  * the same userId the headless peer reports for the same profile.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { ensureRendererBuilt, headlessWhoami, launchChromium, screenshot, startWeb, tempProfile, type WebInstance, removeTempProfiles } from './support';
+import { describe, expect, it } from 'vitest';
+import { headlessWhoami, screenshot, tempProfile, webSuite } from './support';
 
-let browser: Browser;
-const running: WebInstance[] = [];
-
-beforeAll(async () => {
-  ensureRendererBuilt();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await Promise.all(running.map((w) => w.stop()));
-  removeTempProfiles();
-});
+const suite = webSuite();
 
 describe('web mode in Chromium', () => {
   it('shows the userId that whoami reports for the same profile, and the connection status', async () => {
@@ -26,11 +13,10 @@ describe('web mode in Chromium', () => {
     const who = await headlessWhoami(profile);
     expect(who.userId).toMatch(/^[0-9a-f]{64}$/);
 
-    const web = await startWeb({ profile });
-    running.push(web);
+    const web = await suite.start({ profile });
     expect(web.userId).toBe(who.userId);
 
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     const consoleErrors: string[] = [];
     page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
     page.on('pageerror', (e) => consoleErrors.push(e.message));
@@ -70,9 +56,8 @@ describe('web mode in Chromium', () => {
   });
 
   it('tells the user what to do when the token in the URL is wrong', async () => {
-    const web = await startWeb({ profile: tempProfile('web-bad-token') });
-    running.push(web);
-    const page = await browser.newPage();
+    const web = await suite.start({ profile: tempProfile('web-bad-token') });
+    const page = await suite.browser.newPage();
     await page.goto(web.url.replace(/#token=.*/, '#token=0000'));
     const banner = page.getByTestId('transport-error');
     await banner.waitFor({ timeout: 30_000 });

@@ -1,10 +1,14 @@
 /**
  * ParleyApi over the web-mode WebSocket (src/main/web/server.ts).
  *   → {id, call, args}   ← {id, ok, result | error}   ← {event, payload}
+ * File-channel bytes travel as binary frames instead (src/shared/bridge-binary.ts): the call
+ * `mesh.report {kind:'file.data'}` out, the event `mesh.command {op:'file.data'}` in. A binary frame
+ * that does not decode is dropped and counted (`stats().rejectedBinary`).
  * Reconnects with backoff after a drop; gives up for good when the server says the token or
  * origin is wrong, because retrying cannot fix that.
  */
 import type { ApiArgs, ApiCall, ApiEventName, ApiEvents, ApiResults, ParleyApi } from '../../shared/api';
+import { BRIDGE_COMMAND, BRIDGE_REPORT, decodeBridgeFrame, encodeBridgeFrame } from '../../shared/bridge-binary';
 import { ApiError } from './errors';
 
 export type TransportState =
@@ -16,13 +20,16 @@ export type TransportState =
 export interface WebSocketApi extends ParleyApi {
   onTransport(listener: (state: TransportState) => void): () => void;
   transport(): TransportState;
+  /** Binary frames from the server that did not decode (and were dropped). */
+  stats(): { rejectedBinary: number };
   close(): void;
 }
 
 /** The subset of the WHATWG WebSocket this client uses (so `ws` can stand in under Node). */
 export interface WebSocketLike {
   readonly readyState: number;
-  send(data: string): void;
+  binaryType?: string;
+  send(data: string | Uint8Array<ArrayBuffer>): void;
   close(code?: number, reason?: string): void;
   onopen: ((ev: unknown) => void) | null;
   onclose: ((ev: { code: number; reason: string }) => void) | null;
@@ -50,7 +57,8 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
   const callTimeoutMs = options.callTimeoutMs ?? 30_000;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
   const pending = new Map<number, Pending>();
-  const queued: string[] = [];
+  const queued: (string | Uint8Array<ArrayBuffer>)[] = [];
+  let rejectedBinary = 0;
   const listeners = new Map<ApiEventName, Set<AnyListener>>();
   const transportListeners = new Set<(s: TransportState) => void>();
   let current: TransportState = { state: 'connecting', attempt: 0 };
@@ -76,6 +84,7 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
   const connect = (): void => {
     setTransport({ state: 'connecting', attempt });
     const ws = new Impl(options.url);
+    ws.binaryType = 'arraybuffer';
     socket = ws;
     ws.onopen = () => {
       attempt = 0;
@@ -84,6 +93,7 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
     };
     ws.onmessage = (ev) => {
       if (typeof ev.data === 'string') handleFrame(ev.data);
+      else handleBinary(ev.data);
     };
     ws.onerror = () => { /* a close event always follows */ };
     ws.onclose = (ev) => {
@@ -103,6 +113,19 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
       setTransport({ state: 'closed', retryInMs, reason: `connection closed (code ${ev.code})` });
       retryTimer = setTimeout(connect, retryInMs);
     };
+  };
+
+  const handleBinary = (data: unknown): void => {
+    // By tag: an ArrayBuffer from another realm (ws under a test runner) fails instanceof.
+    const bytes = Object.prototype.toString.call(data) === '[object ArrayBuffer]' ? new Uint8Array(data as ArrayBuffer)
+      : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
+    const f = bytes ? decodeBridgeFrame(bytes, BRIDGE_COMMAND) : null;
+    if (!f?.ok) {
+      rejectedBinary++;
+      return;
+    }
+    const cmd: ApiEvents['mesh.command'] = { session: f.session, op: 'file.data', cid: f.cid, data: f.data };
+    for (const l of listeners.get('mesh.command') ?? []) (l as (p: unknown) => void)(cmd);
   };
 
   const handleFrame = (text: string): void => {
@@ -137,7 +160,15 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
     call<C extends ApiCall>(call: C, args: ApiArgs<C>): Promise<ApiResults[C]> {
       if (current.state === 'rejected') return Promise.reject(new ApiError('UNAUTHORIZED', current.reason));
       const id = nextId++;
-      const frame = JSON.stringify({ id, call, args });
+      const a = args as ApiArgs<'mesh.report'>;
+      let frame: string | Uint8Array<ArrayBuffer>;
+      try {
+        frame = call === 'mesh.report' && a.kind === 'file.data'
+          ? encodeBridgeFrame({ kind: BRIDGE_REPORT, id, session: a.session, cid: a.cid, data: a.data }) as Uint8Array<ArrayBuffer>
+          : JSON.stringify({ id, call, args });
+      } catch (err) {
+        return Promise.reject(new ApiError('BAD_ARGS', `"${call}" could not be encoded: ${(err as Error).message}`));
+      }
       return new Promise<ApiResults[C]>((resolve, reject) => {
         const timer = setTimeout(() => {
           pending.delete(id);
@@ -159,6 +190,7 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
       return () => { transportListeners.delete(listener); };
     },
     transport: () => current,
+    stats: () => ({ rejectedBinary }),
     close() {
       closedByUser = true;
       if (retryTimer) clearTimeout(retryTimer);

@@ -1,5 +1,5 @@
 import { useUi } from '../state/context';
-import { peerStateLabel, shortId, signalingLabel } from '../format';
+import { needsRetry, peerStateLabel, shortId, signalingLabel } from '../format';
 
 export function ConnectionPanel() {
   const signaling = useUi((s) => s.signaling);
@@ -22,8 +22,8 @@ export function ConnectionPanel() {
               <span data-testid={`peer-state-${peer.userId}`} data-state={peer.state} role="status">
                 {peerStateLabel(peer)}
               </span>
-              {peer.state === 'FAILED' && <span className="hint">messages wait and go out once a path exists</span>}
-              {peer.state === 'FAILED' && (
+              {needsRetry(peer.state) && <span className="hint">messages wait and go out once a path exists</span>}
+              {needsRetry(peer.state) && (
                 <button
                   type="button"
                   data-testid={`retry-${peer.userId}`}

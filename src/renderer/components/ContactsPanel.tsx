@@ -9,6 +9,8 @@ export function ContactsPanel({ onAddContact }: Props) {
   const activeChat = useUi((s) => s.activeChat);
   const openChat = useUi((s) => s.openChat);
   const respond = useUi((s) => s.respond);
+  const block = useUi((s) => s.block);
+  const clearRequests = useUi((s) => s.clearRequests);
 
   const incoming = contacts.filter((c) => c.state === 'incoming');
   const outgoing = contacts.filter((c) => c.state === 'outgoing');
@@ -23,7 +25,10 @@ export function ContactsPanel({ onAddContact }: Props) {
 
       {incoming.length > 0 && (
         <section aria-label="Contact requests" className="requests">
-          <h3>Requests</h3>
+          <div className="requests-header">
+            <h3>Requests ({incoming.length})</h3>
+            <button type="button" data-testid="clear-requests" onClick={() => { void clearRequests(); }}>Clear all</button>
+          </div>
           <ul>
             {incoming.map((c) => (
               <li key={c.userId} data-testid={`request-${c.userId}`} className="request">
@@ -34,6 +39,8 @@ export function ContactsPanel({ onAddContact }: Props) {
                     onClick={() => { void respond(c.userId, true); }}>Accept</button>
                   <button type="button" data-testid={`decline-${c.userId}`} aria-label={`Decline ${displayName(c)}`}
                     onClick={() => { void respond(c.userId, false); }}>Decline</button>
+                  <button type="button" data-testid={`block-${c.userId}`} aria-label={`Block ${displayName(c)}`}
+                    onClick={() => { void block(c.userId); }}>Block</button>
                 </span>
               </li>
             ))}

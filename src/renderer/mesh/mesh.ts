@@ -11,7 +11,11 @@
  * answer it, and descriptions from a replaced remote connection are dropped.
  */
 import type { ConnectionState } from '../../shared/api';
-import { TypedEmitter } from './emitter';
+import { type CandidatePair, sameCandidatePair, selectedCandidatePair } from '../../shared/candidate-pair';
+import type { RouteTrace } from '../../shared/discovery';
+import { runChain } from './discovery/runner';
+import type { DiscoveryHost, DiscoveryStep } from './discovery/types';
+import { ArgsEmitter } from '../../shared/typed-emitter';
 import { MAX_FRAME_BYTES, fitsFrame } from './frame';
 import { PeerSession, type SessionCounter } from './peer-session';
 import { type SignalKind, parseSignal, sdpSessionId } from './signals';
@@ -23,9 +27,17 @@ export const DEFAULT_RECONNECT_SCHEDULE_MS: readonly number[] = [1000, 2000, 400
 export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 export const DEFAULT_DISCONNECT_GRACE_MS = 4_000;
 export const DEFAULT_MAX_PEERS = 64;
+/** After the reconnect schedule is used up, a peer nobody can find is looked for again this often. */
+export const DEFAULT_REDISCOVER_MS = 30_000;
 const MAX_EARLY_CANDIDATES_PER_PEER = 32;
 const MAX_RETIRED_SESSIONS = 8;
 const RECENT_REJECTS = 20;
+/**
+ * When the selected candidate pair is read after the channel opens (ms), then every PAIR_EVERY_MS:
+ * ICE may switch pairs early (Chromium was seen moving from relay to srflx within 2-3 s).
+ */
+const PAIR_SAMPLES_MS: readonly number[] = [0, 1_000, 3_000, 10_000];
+const PAIR_EVERY_MS = 30_000;
 
 export interface MeshSignaling {
   /** payload: {sdp: RTCSessionDescriptionInit} or {candidate: RTCIceCandidateInit | null} */
@@ -51,6 +63,21 @@ export interface MeshOptions {
   clearTimeout?: (handle: TimerHandle) => void;
   /** A listener threw; the mesh keeps going. Default: console.error. */
   onListenerError?: (error: unknown, event: string) => void;
+  /**
+   * The discovery chain (seed 004): with it, connect() first finds a route to the peer
+   * (DISCOVERING), then signals over it. Without it the signaling transport is assumed to reach
+   * every peer (tests, in-process meshes).
+   */
+  discovery?: MeshDiscoveryOptions;
+}
+
+export interface MeshDiscoveryOptions {
+  host: DiscoveryHost;
+  steps?: readonly DiscoveryStep[];
+  /** Step cutoff = budget x slack + graceMs (see runner.ts). */
+  slack?: number;
+  graceMs?: number;
+  rediscoverMs?: number;
 }
 
 export interface MeshStateEvent {
@@ -64,6 +91,8 @@ export interface MeshPeer {
   userId: string;
   state: ConnectionState;
   attempt: number;
+  /** The ICE candidate pair in use, once read from getStats() on an open connection. */
+  candidatePair?: CandidatePair;
 }
 
 export type MeshEvents = {
@@ -71,7 +100,15 @@ export type MeshEvents = {
   open: [userId: string];
   frame: [userId: string, frame: string];
   close: [userId: string];
+  /** The open connection's selected ICE candidate pair was read for the first time or changed. */
+  pair: [userId: string, pair: CandidatePair];
+  /** The peer opened a channel whose label starts with an accepted prefix (EXTRA_CHANNEL_PREFIXES). */
+  channel: [userId: string, channel: RTCDataChannel];
 };
+
+/** Labels of extra channels a peer may open; any other channel is closed and counted. */
+export const EXTRA_CHANNEL_PREFIXES: readonly string[] = ['file:'];
+const MAX_CHANNEL_LABEL_CHARS = 64;
 
 export interface MeshStats extends Record<SessionCounter, number> {
   /** Signals refused (malformed, unexpected, stale, bogus candidate, …); reasons below. */
@@ -87,6 +124,9 @@ export interface MeshStats extends Record<SessionCounter, number> {
   remoteRestarts: number;
   peersRefused: number;
   listenerErrors: number;
+  channelsOpened: number;
+  channelsAccepted: number;
+  channelsRefused: number;
 }
 
 interface PeerLink {
@@ -99,15 +139,22 @@ interface PeerLink {
   retryTimer: TimerHandle | null;
   attemptTimer: TimerHandle | null;
   graceTimer: TimerHandle | null;
+  pairTimer: TimerHandle | null;
+  /** The selected candidate pair of the open connection, as last read. */
+  pair: CandidatePair | null;
   /** SDP session ids of remote connections the peer has replaced. */
   retiredRemoteSessions: string[];
   earlyCandidates: RTCIceCandidateInit[];
+  /** Bumped whenever a chain run or attempt starts, so a superseded chain run stops. */
+  discoveryGen: number;
+  /** The last chain run's trace, until its attempt opens or fails. */
+  trace: RouteTrace | null;
 }
 
 export class Mesh {
   private readonly selfId: string;
   private readonly Ctor: typeof RTCPeerConnection;
-  private readonly iceServers: RTCIceServer[];
+  private iceServers: RTCIceServer[];
   private readonly signaling: MeshSignaling;
   private readonly schedule: readonly number[];
   private readonly connectTimeoutMs: number;
@@ -116,12 +163,13 @@ export class Mesh {
   private readonly maxFrameBytes: number;
   private readonly setTimer: (fn: () => void, ms: number) => TimerHandle;
   private readonly clearTimer: (handle: TimerHandle) => void;
-  private readonly emitter: TypedEmitter<MeshEvents>;
+  private readonly emitter: ArgsEmitter<MeshEvents>;
   private readonly links = new Map<string, PeerLink>();
   /** Candidates from peers we have no link with yet (reordered ahead of their offer). */
   private readonly orphanCandidates = new Map<string, RTCIceCandidateInit[]>();
   private readonly counters: MeshStats;
   private readonly recentRejects: { reason: string; detail: string }[] = [];
+  private readonly discovery: MeshDiscoveryOptions | null;
   private closed = false;
 
   constructor(opts: MeshOptions) {
@@ -135,17 +183,18 @@ export class Mesh {
     this.disconnectGraceMs = opts.disconnectGraceMs ?? DEFAULT_DISCONNECT_GRACE_MS;
     this.maxPeers = opts.maxPeers ?? DEFAULT_MAX_PEERS;
     this.maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
+    this.discovery = opts.discovery ?? null;
     this.setTimer = opts.setTimeout ?? ((fn, ms) => globalThis.setTimeout(fn, ms));
     this.clearTimer = opts.clearTimeout ?? ((h) => globalThis.clearTimeout(h as Parameters<typeof globalThis.clearTimeout>[0]));
     const onListenerError = opts.onListenerError ?? ((error, event) => console.error(`mesh: '${event}' listener threw`, error));
-    this.emitter = new TypedEmitter<MeshEvents>((error, event) => {
+    this.emitter = new ArgsEmitter<MeshEvents>((error, event) => {
       this.counters.listenerErrors++;
       onListenerError(error, String(event));
     });
     this.counters = {
       signalsRejected: 0, rejectReasons: {}, framesSent: 0, framesReceived: 0, sendsRefusedOversize: 0,
       connectionsCreated: 0, connectionsClosed: 0, attemptTimeouts: 0, connectionsLost: 0, remoteRestarts: 0,
-      peersRefused: 0, listenerErrors: 0, glareRollbacks: 0, offersIgnored: 0, staleDescriptions: 0,
+      peersRefused: 0, listenerErrors: 0, channelsOpened: 0, channelsAccepted: 0, channelsRefused: 0, glareRollbacks: 0, offersIgnored: 0, staleDescriptions: 0,
       candidatesIgnored: 0, candidatesBuffered: 0, framesDroppedOversize: 0, framesDroppedNotString: 0,
       negotiationErrors: 0,
     };
@@ -166,7 +215,7 @@ export class Mesh {
     if (this.links.has(peerId)) return;
     const link = this.createLink(peerId);
     if (!link) return;
-    this.startAttempt(link, 0);
+    this.begin(link, 0);
   }
 
   /** Manual retry (the UI's Retry button): resets the attempt count and connects now. */
@@ -176,7 +225,20 @@ export class Mesh {
     const link = this.links.get(peerId);
     if (!link) return this.connect(peerId);
     if (link.state === 'CONNECTED') return;
-    this.startAttempt(link, 0);
+    this.begin(link, 0);
+  }
+
+  /** The host could not deliver signaling over the route in use (e.g. NOT_ATTACHED): give up this attempt now. */
+  routeFailed(peerId: string): void {
+    const link = this.links.get(peerId);
+    if (!link || link.open || !link.session) return;
+    this.connectionLost(link);
+  }
+
+  /** The trace of the last discovery run for this peer (null before any, or without discovery). */
+  lastTrace(peerId: string): RouteTrace | null {
+    const trace = this.links.get(peerId)?.trace;
+    return trace ? { ...trace, steps: trace.steps.map((s) => ({ ...s })) } : null;
   }
 
   /**
@@ -258,6 +320,19 @@ export class Mesh {
     return sent;
   }
 
+  /**
+   * Opens an extra reliable, ordered channel to a connected peer (one per file transfer, so chat
+   * never queues behind a file: DESIGN section 4). Null if the peer is not connected.
+   */
+  openChannel(peerId: string, label: string): RTCDataChannel | null {
+    if (!EXTRA_CHANNEL_PREFIXES.some((p) => label.startsWith(p)) || label.length > MAX_CHANNEL_LABEL_CHARS) {
+      throw new TypeError(`Mesh: channel label ${JSON.stringify(label.slice(0, 70))} has no accepted prefix`);
+    }
+    const channel = this.links.get(peerId)?.session?.openChannel(label) ?? null;
+    if (channel) this.counters.channelsOpened++;
+    return channel;
+  }
+
   /** Bytes queued on the peer's channel (poll it: @roamhq/wrtc never fires bufferedamountlow). */
   bufferedAmount(peerId: string): number {
     return this.links.get(peerId)?.session?.bufferedAmount ?? 0;
@@ -288,7 +363,7 @@ export class Mesh {
   }
 
   peers(): MeshPeer[] {
-    return [...this.links.values()].map((l) => ({ userId: l.userId, state: l.state, attempt: l.attempt }));
+    return [...this.links.values()].map((l) => ({ userId: l.userId, state: l.state, attempt: l.attempt, ...(l.pair ? { candidatePair: l.pair } : {}) }));
   }
 
   stats(): MeshStats {
@@ -313,7 +388,8 @@ export class Mesh {
     }
     const link: PeerLink = {
       userId, state: 'DISCONNECTED', attempt: 0, session: null, open: false,
-      retryTimer: null, attemptTimer: null, graceTimer: null, retiredRemoteSessions: [], earlyCandidates: [],
+      retryTimer: null, attemptTimer: null, graceTimer: null, pairTimer: null, pair: null, retiredRemoteSessions: [], earlyCandidates: [],
+      discoveryGen: 0, trace: null,
     };
     const orphans = this.orphanCandidates.get(userId);
     if (orphans) {
@@ -324,10 +400,57 @@ export class Mesh {
     return link;
   }
 
+  /** Starts attempt n: through the discovery chain when there is one, else straight to signaling. */
+  private begin(link: PeerLink, attempt: number): void {
+    if (this.discovery) this.discover(link, attempt, this.discovery);
+    else this.startAttempt(link, attempt);
+  }
+
+  /** DISCOVERING: runs the chain, then signals over the route it found, or waits in STORE_AND_FORWARD. */
+  private discover(link: PeerLink, attempt: number, discovery: MeshDiscoveryOptions): void {
+    this.clearTimers(link);
+    this.dropSession(link);
+    const gen = ++link.discoveryGen;
+    const live = (): boolean => !this.closed && this.links.get(link.userId) === link && link.discoveryGen === gen;
+    this.setState(link, 'DISCOVERING', attempt);
+    const run = async (): Promise<void> => {
+      const trace = await runChain(link.userId, {
+        host: discovery.host, steps: discovery.steps, slack: discovery.slack, graceMs: discovery.graceMs, isCurrent: live,
+      });
+      if (!live()) return;
+      link.trace = trace;
+      if (trace.route) {
+        try {
+          await discovery.host.useRoute(link.userId, trace.route);
+        } catch (error) {
+          trace.result = 'failed';
+          trace.steps.push({ step: trace.winner ?? 'store', ms: 0, budgetMs: 0, outcome: 'error', detail: `could not use the route: ${error instanceof Error ? error.message : String(error)}`.slice(0, 200) });
+        }
+        if (!live()) return;
+        discovery.host.report(trace);
+        if (trace.result === 'connecting') {
+          this.startAttempt(link, attempt);
+          return;
+        }
+      } else discovery.host.report(trace);
+      this.setState(link, 'FAILED', attempt);
+      this.setState(link, 'STORE_AND_FORWARD', attempt);
+      // Nobody knows a path now; look again later (the peer may come online somewhere).
+      const next = attempt + 1;
+      const delay = this.schedule[next - 1] ?? discovery.rediscoverMs ?? DEFAULT_REDISCOVER_MS;
+      link.retryTimer = this.setTimer(() => {
+        link.retryTimer = null;
+        if (live() && !link.session) this.discover(link, Math.min(next, this.schedule.length + 1), discovery);
+      }, delay);
+    };
+    run().catch((error: unknown) => this.reject('internal', `discovery: ${error instanceof Error ? error.message : String(error)}`));
+  }
+
   /** Replaces the link's connection with a fresh one; attempt 0 is a first connection. */
   private startAttempt(link: PeerLink, attempt: number): void {
     this.clearTimers(link);
     this.dropSession(link);
+    link.discoveryGen++;
     this.setState(link, attempt === 0 ? 'SIGNALING' : 'RECONNECTING', attempt);
     const session = this.createSession(link);
     link.session = session;
@@ -340,6 +463,11 @@ export class Mesh {
       this.counters.attemptTimeouts++;
       this.connectionLost(link);
     }, this.connectTimeoutMs);
+  }
+
+  /** ICE servers for connections made from now on (fresh TURN credentials from the user's server). */
+  setIceServers(servers: RTCIceServer[]): void {
+    this.iceServers = [...servers];
   }
 
   private createSession(link: PeerLink): PeerSession {
@@ -371,6 +499,17 @@ export class Mesh {
         remoteDescriptionApplied: () => {
           if (live() && link.state === 'SIGNALING') this.setState(link, 'CONNECTING', 0);
         },
+        channel: (channel) => {
+          const label = channel.label;
+          if (!live() || label.length > MAX_CHANNEL_LABEL_CHARS || !EXTRA_CHANNEL_PREFIXES.some((p) => label.startsWith(p))) {
+            this.counters.channelsRefused++;
+            if (live()) this.reject('channel-refused', `channel ${JSON.stringify(label.slice(0, 70))}`);
+            try { channel.close(); } catch { /* already closed */ }
+            return;
+          }
+          this.counters.channelsAccepted++;
+          this.emitter.emit('channel', userId, channel);
+        },
         count: (counter) => {
           this.counters[counter]++;
         },
@@ -384,8 +523,34 @@ export class Mesh {
   private onOpen(link: PeerLink): void {
     this.clearTimers(link);
     link.open = true;
+    this.finishTrace(link, 'connected');
     this.setState(link, 'CONNECTED', 0);
     this.emitter.emit('open', link.userId);
+    this.samplePair(link, 0);
+  }
+
+  /** Reads the open connection's selected candidate pair now and again later (PAIR_SAMPLES_MS). */
+  private samplePair(link: PeerLink, n: number): void {
+    const session = link.session;
+    if (!session || typeof session.pc.getStats !== 'function') return;
+    const delay = n === 0 ? 0 : (PAIR_SAMPLES_MS[n] ?? PAIR_EVERY_MS) - (PAIR_SAMPLES_MS[n - 1] ?? 0);
+    const read = (): void => {
+      link.pairTimer = null;
+      if (link.session !== session || !session.isOpen) return;
+      session.pc.getStats().then((report) => {
+        if (link.session !== session || !session.isOpen) return;
+        const pair = selectedCandidatePair(report);
+        if (pair && !sameCandidatePair(pair, link.pair)) {
+          link.pair = pair;
+          this.emitter.emit('pair', link.userId, pair);
+        }
+      }, () => undefined).finally(() => {
+        if (link.session === session && session.isOpen && link.pairTimer === null) this.samplePair(link, n + 1);
+      });
+    };
+    if (delay <= 0) read();
+    // Plain timers: reading stats is not part of the connection schedule the injected timers drive.
+    else link.pairTimer = globalThis.setTimeout(read, Math.max(0, delay));
   }
 
   private onConnectionState(link: PeerLink, session: PeerSession, state: RTCPeerConnectionState): void {
@@ -415,6 +580,7 @@ export class Mesh {
     this.counters.connectionsLost++;
     this.clearTimers(link);
     this.dropSession(link);
+    this.finishTrace(link, 'failed');
     const next = link.attempt + 1;
     if (next > this.schedule.length) {
       this.setState(link, 'FAILED', link.attempt);
@@ -423,14 +589,24 @@ export class Mesh {
     this.setState(link, 'RECONNECTING', next);
     link.retryTimer = this.setTimer(() => {
       link.retryTimer = null;
-      if (this.links.get(link.userId) === link && !link.session) this.startAttempt(link, next);
+      if (this.links.get(link.userId) === link && !link.session) this.begin(link, next);
     }, this.schedule[next - 1] ?? 0);
+  }
+
+  /** The attempt a chain run started has opened or failed: tell the host (route cache, panel). */
+  private finishTrace(link: PeerLink, result: 'connected' | 'failed'): void {
+    const trace = link.trace;
+    if (!trace || trace.result !== 'connecting' || !this.discovery) return;
+    trace.result = result;
+    if (result === 'connected') trace.connectMs = Date.now() - trace.startedAt;
+    this.discovery.host.report({ ...trace, steps: trace.steps.map((s) => ({ ...s })) });
   }
 
   private dropSession(link: PeerLink): void {
     const session = link.session;
     if (!session) return;
     link.session = null;
+    link.pair = null;
     session.close();
     this.counters.connectionsClosed++;
     if (link.open) {
@@ -468,6 +644,8 @@ export class Mesh {
       if (handle !== null) this.clearTimer(handle);
       link[key] = null;
     }
+    if (link.pairTimer !== null) globalThis.clearTimeout(link.pairTimer as Parameters<typeof globalThis.clearTimeout>[0]);
+    link.pairTimer = null;
   }
 
   private setState(link: PeerLink, state: ConnectionState, attempt: number): void {

@@ -43,6 +43,8 @@ export interface SessionHooks {
   lost(reason: string): void;
   connectionState(state: RTCPeerConnectionState): void;
   remoteDescriptionApplied(): void;
+  /** The peer opened an extra data channel (file transfers); the Mesh decides whether to keep it. */
+  channel(channel: RTCDataChannel): void;
   count(counter: SessionCounter): void;
   reject(reason: SessionReject, detail: string): void;
 }
@@ -87,6 +89,10 @@ export class PeerSession {
     this.pc.addEventListener('negotiationneeded', () => void this.makeOffer());
     this.pc.addEventListener('icecandidate', (e: RTCPeerConnectionIceEvent) => this.onLocalCandidate(e.candidate));
     this.pc.addEventListener('connectionstatechange', () => this.onConnectionStateChange());
+    this.pc.addEventListener('datachannel', (e: RTCDataChannelEvent) => {
+      if (this.closed || e.channel.label === MESSAGE_CHANNEL_LABEL) return;
+      this.hooks.channel(e.channel);
+    });
     // Creating the first data channel is what triggers 'negotiationneeded'.
     this.channel = this.pc.createDataChannel(MESSAGE_CHANNEL_LABEL, {
       negotiated: true,
@@ -154,6 +160,16 @@ export class PeerSession {
 
   get bufferedAmount(): number {
     return this.closed ? 0 : this.channel.bufferedAmount;
+  }
+
+  /** An extra reliable, ordered channel on this connection; it dies with the connection. */
+  openChannel(label: string): RTCDataChannel | null {
+    if (!this.isOpen) return null;
+    try {
+      return this.pc.createDataChannel(label, { ordered: true });
+    } catch {
+      return null;
+    }
   }
 
   restartIce(): void {

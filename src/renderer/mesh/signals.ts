@@ -51,7 +51,14 @@ export function parseSignal(kind: unknown, payload: unknown):
     if (c.usernameFragment !== undefined) init.usernameFragment = c.usernameFragment;
     return { ok: true, signal: { kind, candidate: init } };
   }
-  return { ok: false, reason: 'unknown-kind', detail: `unknown signal kind ${JSON.stringify(String(kind)).slice(0, 40)}` };
+  return { ok: false, reason: 'unknown-kind', detail: `unknown signal kind ${describeKind(kind)}` };
+}
+
+/** A hostile `kind` may be any value, including objects whose toString throws or is not a function. */
+function describeKind(kind: unknown): string {
+  if (typeof kind === 'string') return JSON.stringify(kind).slice(0, 40);
+  if (kind === null || typeof kind !== 'object') return typeof kind === 'function' ? 'a function' : String(kind).slice(0, 40);
+  return Array.isArray(kind) ? 'an array' : 'an object';
 }
 
 function summarize(error: z.ZodError): string {

@@ -1,7 +1,7 @@
 /** Pure helpers for the conversation state, kept apart from React so they are easy to test. */
 import type { ChatMessage, MessageStatus } from '../../shared/api';
 
-const STATUS_RANK: Record<Exclude<MessageStatus, 'failed'>, number> = { pending: 0, sent: 1, delivered: 2, read: 3 };
+const STATUS_RANK: Record<Exclude<MessageStatus, 'failed'>, number> = { pending: 0, sent: 1, stored: 2, delivered: 3, read: 4 };
 
 /**
  * Statuses only move forward: a late "sent" must not undo "delivered". "failed" can replace
@@ -13,7 +13,7 @@ export function mergeStatus(current: MessageStatus, incoming: MessageStatus): Me
   return STATUS_RANK[incoming] >= STATUS_RANK[current] ? incoming : current;
 }
 
-/** Inserts or updates by id, keeping the list ordered by (ts, id). */
+/** Inserts or updates by id, keeping the list ordered by (ts, sender, id), as the host's store lists them. */
 export function upsertMessage(list: readonly ChatMessage[], msg: ChatMessage): ChatMessage[] {
   const index = list.findIndex((m) => m.id === msg.id);
   if (index >= 0) {
@@ -35,7 +35,11 @@ export function mergeLists(local: readonly ChatMessage[], fromHost: readonly Cha
 }
 
 function compareMessages(a: ChatMessage, b: ChatMessage): number {
-  return a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return a.ts - b.ts || cmp(a.from, b.from) || cmp(a.id, b.id);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function sortMessages(list: ChatMessage[]): ChatMessage[] {

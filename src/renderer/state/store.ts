@@ -4,13 +4,14 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type {
-  ChatMessage, Contact, MessageStatus, ParleyApi, PeerInfo, Settings, SignalingState, WhoAmI,
+  ChatMessage, Contact, MessageStatus, NetworkStatus, ParleyApi, PeerInfo, RouteTrace, Settings, SignalingState, WhoAmI,
 } from '../../shared/api';
 import { errorMessage } from '../api/errors';
 import { mergeLists, mergeStatus, upsertMessage } from './messages';
+import { needsRestart } from './validate';
+import { addNotice, pruneNotices, topics, withoutTopics, type Notice } from './notices';
 
-/** `topic` lets a later action retract a notice that no longer applies (e.g. an answered request). */
-export interface Notice { id: number; kind: 'error' | 'info'; text: string; topic?: string }
+export type { Notice } from './notices';
 
 export interface UiState {
   me: WhoAmI | null;
@@ -21,6 +22,10 @@ export interface UiState {
   messages: Record<string, ChatMessage[]>;
   activeChat: string | null;
   notices: Notice[];
+  /** Signal servers attached and the registry, for the network panel (null until loaded). */
+  network: NetworkStatus | null;
+  /** Per contact, the last discovery attempt's trace (route events, route.get). */
+  routes: Record<string, RouteTrace>;
   /** Set when the first calls fail; the app cannot show anything useful without them. */
   loadError: string | null;
 
@@ -32,8 +37,12 @@ export interface UiState {
   send(text: string): Promise<boolean>;
   addContact(userId: string, name?: string): Promise<boolean>;
   respond(userId: string, accept: boolean): Promise<void>;
+  block(userId: string): Promise<void>;
+  clearRequests(): Promise<void>;
   retry(userId: string): Promise<void>;
   saveSettings(patch: Partial<Settings>): Promise<boolean>;
+  /** Loads the last discovery trace of one contact (the network panel asks when it opens). */
+  loadRoute(userId: string): Promise<void>;
   notify(kind: Notice['kind'], text: string, topic?: string): void;
   dismissNotice(id: number): void;
 }
@@ -51,7 +60,7 @@ export function createUiStore(api: ParleyApi): UiStore {
   const unsubscribers: Array<() => void> = [];
   let noticeSeq = 0;
 
-  return createStore<UiState>()((set, get) => {
+  const store = createStore<UiState>()((set, get) => {
     const peerOf = (m: ChatMessage): string => (m.from === get().me?.userId ? m.to : m.from);
 
     const putMessage = (m: ChatMessage): void => {
@@ -76,9 +85,11 @@ export function createUiStore(api: ParleyApi): UiStore {
       set((s) => ({ messages: { ...s.messages, [peer]: upsertMessage(list, { ...existing, status }) } }));
     };
 
-    const fail = (what: string, err: unknown): void => {
-      get().notify('error', `${what}: ${errorMessage(err)}`);
+    /** `topic` says what the failure is about, so it goes away once that works or stops mattering. */
+    const fail = (what: string, err: unknown, topic: string): void => {
+      get().notify('error', `${what}: ${errorMessage(err)}`, topic);
     };
+    const retract = (...gone: string[]): void => set((s) => ({ notices: withoutTopics(s.notices, ...gone) }));
 
     return {
       me: null,
@@ -89,6 +100,8 @@ export function createUiStore(api: ParleyApi): UiStore {
       messages: {},
       activeChat: null,
       notices: [],
+      network: null,
+      routes: {},
       loadError: null,
 
       async start() {
@@ -101,8 +114,14 @@ export function createUiStore(api: ParleyApi): UiStore {
             contacts: s.contacts.map((c) => (c.userId === userId ? { ...c, presence } : c)),
           }))),
           api.on('contactsChanged', () => { void get().refreshContacts(); }),
+          api.on('network', (network) => set({ network })),
+          api.on('route', (trace) => set((s) => ({ routes: { ...s.routes, [trace.userId]: trace } }))),
+          // contactsChanged follows with the full list; this makes the change (and its notices) immediate.
+          api.on('contactAccepted', ({ userId }) => set((s) => ({
+            contacts: s.contacts.map((c) => (c.userId === userId ? { ...c, state: 'accepted' as const } : c)),
+          }))),
           api.on('contactRequest', ({ userId, name }) => {
-            get().notify('info', `${name || 'Someone'} wants to add you as a contact. Accept or decline under Requests.`, `request:${userId}`);
+            get().notify('info', `${name || 'Someone'} wants to add you as a contact. Accept or decline under Requests.`, topics.incomingRequest(userId));
             void get().refreshContacts().then(() => {
               // The request may arrive before the host lists it; show it anyway.
               if (!get().contacts.some((c) => c.userId === userId)) {
@@ -110,24 +129,28 @@ export function createUiStore(api: ParleyApi): UiStore {
               }
             });
           }),
-          api.on('error', ({ code, message }) => get().notify('error', `${message} (${code})`)),
+          api.on('error', ({ code, message }) => get().notify('error', `${message} (${code})`, code === 'SETTINGS_RESET' ? topics.settingsReset : topics.host(code))),
         );
         try {
-          const [me, settings, status, contacts] = await Promise.all([
+          const [me, settings, status, contacts, network] = await Promise.all([
             api.call('whoami', {}),
             api.call('settings.get', {}),
             api.call('status', {}),
             api.call('contacts.list', {}),
+            // Older hosts may not answer it; the panel then says so instead of failing the load.
+            api.call('network.status', {}).catch(() => null),
           ]);
           set((s) => ({
             me,
             settings,
             contacts,
+            network: s.network ?? network,
             // Events that raced the snapshot are newer, so they win.
             signaling: s.signaling.attempt > 0 ? s.signaling : { state: status.signaling, attempt: 0 },
             peers: { ...Object.fromEntries(status.peers.map((p) => [p.userId, p])), ...s.peers },
             loadError: null,
           }));
+          for (const notice of status.notices ?? []) get().notify('error', notice, topics.settingsReset);
           const chat = get().activeChat;
           if (chat) {
             const history = await api.call('messages.list', { with: chat, limit: HISTORY_LIMIT });
@@ -146,8 +169,9 @@ export function createUiStore(api: ParleyApi): UiStore {
       async refreshContacts() {
         try {
           set({ contacts: await api.call('contacts.list', {}) });
+          retract(topics.actionFailed('refresh'));
         } catch (err) {
-          fail('Could not refresh contacts', err);
+          fail('Could not refresh contacts', err, topics.actionFailed('refresh'));
         }
       },
 
@@ -162,8 +186,9 @@ export function createUiStore(api: ParleyApi): UiStore {
           const history = await api.call('messages.list', { with: userId, limit: HISTORY_LIMIT });
           for (const m of history) conversationOf.set(m.id, userId);
           set((s) => ({ messages: { ...s.messages, [userId]: mergeLists(s.messages[userId] ?? [], history) } }));
+          retract(topics.callFailed('open', userId));
         } catch (err) {
-          fail('Could not open the conversation', err);
+          fail('Could not open the conversation', err, topics.callFailed('open', userId));
         }
       },
 
@@ -176,9 +201,10 @@ export function createUiStore(api: ParleyApi): UiStore {
           if (!conversationOf.has(id)) {
             putMessage({ id, from: me.userId, to, text, ts: Date.now(), status: 'pending' });
           }
+          retract(topics.callFailed('send', to));
           return true;
         } catch (err) {
-          fail('Message not sent (your text is still in the box; try again)', err);
+          fail('Message not sent (your text is still in the box; try again)', err, topics.callFailed('send', to));
           return false;
         }
       },
@@ -186,11 +212,13 @@ export function createUiStore(api: ParleyApi): UiStore {
       async addContact(userId, name) {
         try {
           await api.call('contacts.add', name ? { userId, name } : { userId });
+          retract(topics.callFailed('add', userId));
           await get().refreshContacts();
-          get().notify('info', 'Contact request sent. They appear as a contact once they accept.');
+          // Retracted by the store as soon as they answer (see notices.ts).
+          get().notify('info', 'Contact request sent. They appear as a contact once they accept.', topics.outgoingRequest(userId));
           return true;
         } catch (err) {
-          fail('Could not send the contact request', err);
+          fail('Could not send the contact request', err, topics.callFailed('add', userId));
           return false;
         }
       },
@@ -198,36 +226,75 @@ export function createUiStore(api: ParleyApi): UiStore {
       async respond(userId, accept) {
         try {
           await api.call('contacts.respond', { userId, accept });
-          set((s) => ({ notices: s.notices.filter((n) => n.topic !== `request:${userId}`) }));
+          retract(topics.incomingRequest(userId), topics.callFailed('respond', userId));
           await get().refreshContacts();
         } catch (err) {
-          fail(accept ? 'Could not accept the request' : 'Could not decline the request', err);
+          fail(accept ? 'Could not accept the request' : 'Could not decline the request', err, topics.callFailed('respond', userId));
+        }
+      },
+
+      async block(userId) {
+        try {
+          await api.call('contacts.block', { userId });
+          retract(topics.incomingRequest(userId), topics.outgoingRequest(userId), topics.callFailed('respond', userId), topics.actionFailed(`block:${userId}`));
+          await get().refreshContacts();
+          get().notify('info', 'Blocked. Their requests and messages are dropped from now on; adding them again unblocks them.', `blocked:${userId}`);
+        } catch (err) {
+          fail('Could not block', err, topics.actionFailed(`block:${userId}`));
+        }
+      },
+
+      async clearRequests() {
+        try {
+          const { cleared } = await api.call('contacts.clearRequests', {});
+          set((s) => ({ notices: s.notices.filter((n) => !n.topic?.startsWith('request:') && !n.topic?.startsWith('respond:')) }));
+          retract(topics.actionFailed('clear'));
+          await get().refreshContacts();
+          get().notify('info', `${cleared} contact request${cleared === 1 ? '' : 's'} cleared.`, 'cleared');
+        } catch (err) {
+          fail('Could not clear the requests', err, topics.actionFailed('clear'));
         }
       },
 
       async retry(userId) {
         try {
           await api.call('connection.retry', { userId });
+          retract(topics.callFailed('retry', userId));
         } catch (err) {
-          fail('Retry failed to start', err);
+          fail('Retry failed to start', err, topics.callFailed('retry', userId));
         }
       },
 
       async saveSettings(patch) {
         try {
+          const before = get().settings;
           const settings = await api.call('settings.update', patch);
+          const waiting = before ? needsRestart(before, patch) : [];
           set((s) => ({ settings, me: s.me ? { ...s.me, name: settings.displayName } : s.me }));
-          get().notify('info', 'Settings saved.');
+          retract(topics.settingsReset, topics.actionFailed('settings'));
+          get().notify('info', waiting.length === 0
+            ? 'Settings saved.'
+            : `Settings saved. Restart Parley for the new ${waiting.join(' and ')} to take effect; everything else applies now.`, 'settings-saved');
           return true;
         } catch (err) {
-          fail('Settings not saved', err);
+          fail('Settings not saved', err, topics.actionFailed('settings'));
           return false;
+        }
+      },
+
+      async loadRoute(userId) {
+        try {
+          const { trace } = await api.call('route.get', { userId });
+          // A route event that raced the reply is at least as new.
+          if (trace) set((s) => ({ routes: s.routes[userId] && s.routes[userId].startedAt >= trace.startedAt ? s.routes : { ...s.routes, [userId]: trace } }));
+        } catch {
+          // The panel shows "no attempt yet"; a route event fills it in when one runs.
         }
       },
 
       notify(kind, text, topic) {
         const notice: Notice = topic ? { id: ++noticeSeq, kind, text, topic } : { id: ++noticeSeq, kind, text };
-        set((s) => ({ notices: [...s.notices, notice].slice(-MAX_NOTICES) }));
+        set((s) => ({ notices: addNotice(s.notices, notice, MAX_NOTICES) }));
       },
 
       dismissNotice(id) {
@@ -235,4 +302,10 @@ export function createUiStore(api: ParleyApi): UiStore {
       },
     };
   });
+  // Every change is a chance for a notice's condition to have ended (notices.ts says which).
+  store.subscribe((s) => {
+    const kept = pruneNotices(s.notices, s);
+    if (kept !== s.notices) store.setState({ notices: kept });
+  });
+  return store;
 }

@@ -1,15 +1,15 @@
 /** UI store races: events that overtake replies, history merged with live messages. */
 import { describe, expect, it } from 'vitest';
-import type { ApiArgs, ApiCall, ApiEventName, ApiEvents, ApiResults, ChatMessage, ParleyApi } from '../../../src/shared/api';
+import type { ApiArgs, ApiCall, ApiEvents, ApiResults, ChatMessage, ParleyApi } from '../../../src/shared/api';
 import { createUiStore } from '../../../src/renderer/state/store';
+import { TypedEmitter } from '../../../src/shared/typed-emitter';
 
 const ME = 'a'.repeat(64);
 const BOB = 'b'.repeat(64);
 
 /** Scriptable in-test ParleyApi: results by call name, events pushed by the test. */
-class ScriptedApi implements ParleyApi {
+class ScriptedApi extends TypedEmitter<ApiEvents> implements ParleyApi {
   readonly calls: Array<{ call: ApiCall; args: unknown }> = [];
-  private readonly listeners = new Map<string, Set<(p: never) => void>>();
   history: ChatMessage[] = [];
   onSend: ((id: string) => void) | null = null;
   private seq = 0;
@@ -18,7 +18,7 @@ class ScriptedApi implements ParleyApi {
     this.calls.push({ call, args });
     const results: { [K in ApiCall]?: () => ApiResults[K] } = {
       whoami: () => ({ userId: ME, deviceId: 'd', name: 'Me' }),
-      'settings.get': () => ({ displayName: 'Me', brokerUrl: 'mqtt://127.0.0.1:1883', iceServers: [] }),
+      'settings.get': () => ({ displayName: 'Me', brokerUrl: 'mqtt://127.0.0.1:1883', iceServers: [], downloadsDir: '/tmp/downloads', maxFileBytes: 4 * 1024 ** 3, mailbox: '', signalUrls: [], registryUrl: null, networkId: 'parley', discoverable: true, coordinator: false, allowRelay: false }),
       status: () => ({ signaling: 'connected', brokerUrl: 'mqtt://127.0.0.1:1883', peers: [] }),
       'contacts.list': () => [{ userId: BOB, name: 'Bob', state: 'accepted', presence: 'online', lastSeen: null }],
       'chat.setOpen': () => ({ ok: true }),
@@ -32,17 +32,6 @@ class ScriptedApi implements ParleyApi {
     const make = results[call];
     if (!make) throw new Error(`unscripted ${call}`);
     return make() as ApiResults[C];
-  }
-
-  on<E extends ApiEventName>(event: E, listener: (payload: ApiEvents[E]) => void): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener as (p: never) => void);
-    return () => { set.delete(listener as (p: never) => void); };
-  }
-
-  emit<E extends ApiEventName>(event: E, payload: ApiEvents[E]): void {
-    for (const l of this.listeners.get(event) ?? []) (l as (p: ApiEvents[E]) => void)(payload);
   }
 }
 

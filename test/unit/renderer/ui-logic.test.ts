@@ -27,14 +27,15 @@ describe('message status', () => {
 });
 
 describe('conversation list', () => {
-  it('stays ordered by (ts, id) and holds each id once, whatever the arrival order', () => {
+  it('stays ordered by (ts, sender, id) as the host store lists it, and holds each id once, whatever the arrival order', () => {
     fc.assert(fc.property(
       fc.array(fc.record({ id: fc.integer({ min: 0, max: 30 }), ts: fc.integer({ min: 0, max: 10 }) }), { maxLength: 60 }),
       (arrivals) => {
         let list: ChatMessage[] = [];
         const tsById = new Map<string, number>();
+        // The sender is a function of the id, so an id keeps one sender; half are from each side.
         for (const a of arrivals) {
-          list = upsertMessage(list, msg(String(a.id), a.ts));
+          list = upsertMessage(list, { ...msg(String(a.id), a.ts), from: a.id % 2 ? B : A, to: a.id % 2 ? A : B });
           tsById.set(String(a.id), a.ts);
         }
         expect(new Set(list.map((m) => m.id)).size).toBe(list.length);
@@ -42,7 +43,7 @@ describe('conversation list', () => {
         for (let i = 1; i < list.length; i++) {
           const p = list[i - 1]!;
           const c = list[i]!;
-          expect(p.ts < c.ts || (p.ts === c.ts && p.id < c.id)).toBe(true);
+          expect(p.ts < c.ts || (p.ts === c.ts && (p.from < c.from || (p.from === c.from && p.id < c.id)))).toBe(true);
         }
         for (const m of list) expect(m.ts).toBe(tsById.get(m.id));
       },
@@ -81,5 +82,17 @@ describe('input checks', () => {
     expect(peerStateLabel({ state: 'RECONNECTING', attempt: 3, path: 'none' })).toBe('Reconnecting (attempt 3)');
     expect(peerStateLabel({ state: 'FAILED', attempt: 5, path: 'none' })).toBe('Failed');
     expect(peerStateLabel({ state: 'CONNECTED', attempt: 0, path: 'direct' })).toBe('Connected (direct)');
+  });
+});
+
+describe('settings form: mailbox', () => {
+  it('accepts empty (built-in), none, and HOST:PORT lists; explains anything else', async () => {
+    const { checkSettings } = await import('../../../src/renderer/state/validate');
+    expect(checkSettings('Ann', 'mqtt://h:1', '', '')).toMatchObject({ ok: true, patch: { mailbox: '' } });
+    expect(checkSettings('Ann', 'mqtt://h:1', '', 'none')).toMatchObject({ ok: true, patch: { mailbox: 'none' } });
+    expect(checkSettings('Ann', 'mqtt://h:1', '', 'a.example:7000, b.example:7000\nc:1')).toMatchObject({ ok: true, patch: { mailbox: 'a.example:7000,b.example:7000,c:1' } });
+    const bad = checkSettings('Ann', 'mqtt://h:1', '', 'http://mailbox');
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.message).toMatch(/HOST:PORT/);
   });
 });

@@ -3,7 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { AddressInfo } from 'node:net';
+import type { MeshCommand } from '../../../src/shared/api';
+import { BRIDGE_COMMAND, encodeBridgeFrame } from '../../../src/shared/bridge-binary';
 import { ApiError } from '../../../src/renderer/api/errors';
 import { createWebSocketApi, type TransportState, type WebSocketApi, type WebSocketCtor } from '../../../src/renderer/api/ws-client';
 import { startWebServer, type WebServer } from '../../../src/main/web/server';
@@ -86,5 +89,45 @@ describe('web-mode ParleyApi client', () => {
     expect(states.indexOf('closed')).toBeGreaterThanOrEqual(0);
     expect(states.indexOf('connecting')).toBeGreaterThan(states.indexOf('closed'));
     expect(token).not.toBe(server.token);
+  });
+  it('carries file-channel bytes both ways as binary frames, not base64 in JSON', async () => {
+    client = createWebSocketApi({ url: `ws://127.0.0.1:${server.port}/api?token=${server.token}`, WebSocketImpl: WS });
+    const session = 'c'.repeat(32);
+    const out = Uint8Array.from({ length: 65_541 }, (_, i) => (i * 13) % 256);
+    expect(await client.call('mesh.report', { kind: 'file.data', session, cid: 'r7', data: out })).toEqual({ ok: true });
+    const args = host.calls[0]!.args as { data: Uint8Array };
+    expect(Buffer.from(args.data).equals(Buffer.from(out))).toBe(true);
+    const seen: MeshCommand[] = [];
+    client.on('mesh.command', (c) => seen.push(c));
+    const back = Uint8Array.from({ length: 4096 }, (_, i) => 255 - (i % 256));
+    host.emit('mesh.command', { session, op: 'file.data', cid: 'h2', data: back });
+    await expect.poll(() => seen.length).toBe(1);
+    const cmd = seen[0]!;
+    expect(cmd).toMatchObject({ session, op: 'file.data', cid: 'h2' });
+    expect(cmd.op === 'file.data' && Buffer.from(cmd.data).equals(Buffer.from(back))).toBe(true);
+    expect(client.stats().rejectedBinary).toBe(0);
+  });
+
+  it('drops and counts binary frames from the server that do not decode', async () => {
+    const junkServer = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise<void>((r) => junkServer.once('listening', () => r()));
+    const good = encodeBridgeFrame({ kind: BRIDGE_COMMAND, id: 0, session: 'd'.repeat(32), cid: 'h1', data: new Uint8Array(3) });
+    const bad = [Buffer.alloc(3), Buffer.from([0x01, ...good.subarray(1)]), Buffer.concat([Buffer.from(good.subarray(0, 40)), Buffer.alloc(70_000)])];
+    junkServer.on('connection', (ws) => {
+      for (const b of bad) ws.send(b, { binary: true });
+      ws.send(Buffer.from(good), { binary: true });
+    });
+    try {
+      client = createWebSocketApi({ url: `ws://127.0.0.1:${(junkServer.address() as AddressInfo).port}/api`, WebSocketImpl: WS });
+      const seen: MeshCommand[] = [];
+      client.on('mesh.command', (c) => seen.push(c));
+      await expect.poll(() => seen.length).toBe(1);
+      expect(seen[0]).toMatchObject({ op: 'file.data', cid: 'h1' });
+      expect(client.stats().rejectedBinary).toBe(bad.length);
+    } finally {
+      client?.close();
+      client = null;
+      await new Promise<void>((r) => junkServer.close(() => r()));
+    }
   });
 });
