@@ -9,19 +9,28 @@ export const MAX_CONTROL_LINE_BYTES = 256 * 1024;
 
 const zReqId = z.union([z.string().max(128), z.number().finite()]).optional();
 const base = { reqId: zReqId };
+const zFileId = z.string().regex(/^[0-9a-f]{32}$/, 'id must be a file id (32 hex characters)');
 
 export const controlOp = z.discriminatedUnion('op', [
   z.object({ op: z.literal('whoami'), ...base }).strict(),
   z.object({ op: z.literal('contact.add'), userId: zUserId, name: z.string().trim().min(1).max(64).optional(), ...base }).strict(),
   z.object({ op: z.literal('contact.accept'), userId: zUserId, ...base }).strict(),
   z.object({ op: z.literal('contact.decline'), userId: zUserId, ...base }).strict(),
+  z.object({ op: z.literal('contact.block'), userId: zUserId, ...base }).strict(),
   z.object({ op: z.literal('contacts'), ...base }).strict(),
+  z.object({ op: z.literal('contacts.clearRequests'), ...base }).strict(),
   z.object({ op: z.literal('send'), to: zUserId, text: z.string().min(1).max(16_000), ...base }).strict(),
   z.object({ op: z.literal('file.send'), to: zUserId, path: z.string().min(1).max(4096), ...base }).strict(),
+  z.object({ op: z.literal('file.accept'), id: zFileId, ...base }).strict(),
+  z.object({ op: z.literal('file.decline'), id: zFileId, ...base }).strict(),
+  z.object({ op: z.literal('file.cancel'), id: zFileId, ...base }).strict(),
+  z.object({ op: z.literal('files'), with: zUserId.optional(), ...base }).strict(),
   z.object({ op: z.literal('messages'), with: zUserId, limit: z.number().int().min(1).max(10_000).optional(), ...base }).strict(),
   z.object({ op: z.literal('peers'), ...base }).strict(),
   z.object({ op: z.literal('chat.open'), userId: zUserId, open: z.boolean(), ...base }).strict(),
   z.object({ op: z.literal('retry'), userId: zUserId, ...base }).strict(),
+  z.object({ op: z.literal('route'), userId: zUserId, ...base }).strict(),
+  z.object({ op: z.literal('network'), ...base }).strict(),
   z.object({ op: z.literal('stats'), ...base }).strict(),
   z.object({ op: z.literal('quit'), ...base }).strict(),
 ]);

@@ -2,27 +2,54 @@
  * `parley peer --json`: host services and the WebRTC mesh in one Node process (@roamhq/wrtc),
  * driven by the control protocol on stdin/stdout.
  */
-import { createInterface } from 'node:readline';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { importIdentity, keyFilePath } from '../main/host/keystore';
 import type { ApiEventName } from '../shared/api';
 import { startHost, type HostApi } from '../main/host/host';
 import { nodeMeshFactory } from '../main/host/node-mesh';
-import { parseControlLine, type ControlOp } from './control-protocol';
+import { registryClientFactory, wsClientFactory } from '../main/host/reach-clients';
+import { LineSplitter } from './line-splitter';
+import { MAX_CONTROL_LINE_BYTES, parseControlLine, type ControlOp } from './control-protocol';
 
 export interface PeerCliOptions {
   profile: string;
   name?: string;
   broker?: string;
+  signal?: string[];
+  registry?: string;
+  network?: string;
   ice?: string[];
   heartbeatMs?: number;
   offlineAfterMs?: number;
+  mailbox?: string;
+  mailboxPollMs?: number;
+  importIdentity?: string;
+  coordinator?: boolean;
+  coordinatorHoldMs?: number;
+  /** --relay: turn the "relay for my contacts" setting on. */
+  relay?: boolean;
 }
 
-const FORWARDED_EVENTS: ApiEventName[] = ['contactRequest', 'contactAccepted', 'message', 'status', 'connection', 'presence', 'signaling', 'error'];
+const FORWARDED_EVENTS: ApiEventName[] = ['contactRequest', 'contactAccepted', 'message', 'status', 'connection', 'presence', 'signaling', 'error', 'file', 'route'];
 
 type Out = Record<string, unknown>;
 
+/**
+ * Lines written during one task go out in one write at its end (a microtask): stdout is a pipe,
+ * written synchronously, and a burst made four lines per message, each its own syscall, on the
+ * same thread that signs and sends. Order is kept; nothing waits longer than the current task.
+ */
+let outLines: string[] = [];
 function write(obj: Out): void {
-  process.stdout.write(`${JSON.stringify(obj)}\n`);
+  if (outLines.length === 0) queueMicrotask(flushOut);
+  outLines.push(`${JSON.stringify(obj)}\n`);
+}
+
+function flushOut(): void {
+  if (outLines.length === 0) return;
+  const text = outLines.join('');
+  outLines = [];
+  process.stdout.write(text);
 }
 
 export async function runPeer(opts: PeerCliOptions): Promise<void> {
@@ -30,12 +57,23 @@ export async function runPeer(opts: PeerCliOptions): Promise<void> {
   process.stdout.on('error', () => process.exit(0));
   let host: HostApi;
   try {
+    if (opts.importIdentity) importInto(opts.profile, opts.importIdentity);
     host = await startHost({
       profileDir: opts.profile,
       name: opts.name,
       brokerUrl: opts.broker,
+      signalUrls: opts.signal,
+      registryUrl: opts.registry,
+      networkId: opts.network,
       iceServers: opts.ice,
+      mailbox: opts.mailbox,
+      mailboxPollMs: opts.mailboxPollMs,
+      ...(opts.coordinator ? { coordinator: true } : {}),
+      ...(opts.coordinatorHoldMs ? { coordinatorLimits: { maxHoldMs: opts.coordinatorHoldMs } } : {}),
+      ...(opts.relay ? { allowRelay: true } : {}),
       meshFactory: nodeMeshFactory,
+      wsClientFactory,
+      registryClientFactory,
       presence: { heartbeatMs: opts.heartbeatMs, offlineAfterMs: opts.offlineAfterMs },
     });
   } catch (err) {
@@ -53,25 +91,49 @@ export async function runPeer(opts: PeerCliOptions): Promise<void> {
     quitting = true;
     await host.close();
     write({ ok: true, ...(reqId !== undefined ? { reqId } : {}) });
+    flushOut();
     process.stdout.write('', () => process.exit(code));
   };
 
-  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
   // Each line starts as soon as it arrives, in order (so a burst of sends is saved in one group
   // commit), while replies are written in request order.
   let chain = Promise.resolve();
-  rl.on('line', (line) => {
-    if (line.trim() === '') return;
-    const reply = startLine(host, line);
+  const enqueue = (reply: Promise<Out | QuitRequest>): void => {
     chain = chain.then(async () => {
       const r = await reply;
       if (r instanceof QuitRequest) await quit(0, r.reqId);
       else write(r);
+    }).catch((err: unknown) => {
+      // One failed line must not stall every reply after it.
+      write({ ok: false, error: { code: 'FAILED', message: err instanceof Error ? err.message : 'the line could not be handled' } });
     });
+  };
+  // The size limit is enforced while reading: a line without a newline is never buffered past it.
+  const lines = new LineSplitter(MAX_CONTROL_LINE_BYTES, {
+    line: (line) => {
+      if (line.trim() !== '') enqueue(startLine(host, line));
+    },
+    oversize: (seen) => enqueue(Promise.resolve({
+      ok: false,
+      error: { code: 'OVERSIZE', message: `line is over ${MAX_CONTROL_LINE_BYTES} bytes (${seen} bytes so far without a newline); it is skipped up to its newline` },
+    })),
   });
-  rl.on('close', () => void chain.then(() => quit(0)));
+  process.stdin.on('data', (chunk: Buffer) => lines.push(chunk));
+  process.stdin.on('end', () => {
+    lines.end();
+    void chain.then(() => quit(0));
+  });
   process.on('SIGTERM', () => void quit(0));
   process.on('SIGINT', () => void quit(0));
+}
+
+/** Another device of the same user: the profile takes the exported identity, with a device id of its own. */
+function importInto(profile: string, file: string): void {
+  if (existsSync(keyFilePath(profile))) {
+    throw Object.assign(new Error(`${profile} already has an identity; --import-identity needs a new profile directory`), { code: 'PROFILE_HAS_IDENTITY' });
+  }
+  mkdirSync(profile, { recursive: true, mode: 0o700 });
+  importIdentity(profile, readFileSync(file, 'utf8'));
 }
 
 class QuitRequest {
@@ -106,16 +168,32 @@ async function runOp(host: HostApi, op: Exclude<ControlOp, { op: 'quit' }>): Pro
     case 'contact.decline':
       await host.handle('contacts.respond', { userId: op.userId, accept: op.op === 'contact.accept' });
       return {};
+    case 'contact.block':
+      await host.handle('contacts.block', { userId: op.userId });
+      return {};
+    case 'contacts.clearRequests':
+      return { ...(await host.handle('contacts.clearRequests', {})) };
     case 'contacts':
       return { contacts: (await host.handle('contacts.list', {})).map(({ userId, name, state, presence }) => ({ userId, name, state, presence })) };
     case 'send':
       return { ...(await host.handle('messages.send', { to: op.to, text: op.text })) };
     case 'file.send':
-      throw Object.assign(new Error('file transfer is not available in this version yet; send text with {"op":"send"}'), { code: 'NOT_IMPLEMENTED' });
+      return { id: (await host.handle('file.send', { to: op.to, path: op.path })).id };
+    case 'file.accept':
+    case 'file.decline':
+    case 'file.cancel':
+      await host.handle(op.op, { id: op.id });
+      return {};
+    case 'files':
+      return { files: await host.handle('files.list', { ...(op.with ? { with: op.with } : {}) }) };
     case 'messages':
       return { messages: await host.handle('messages.list', { with: op.with, ...(op.limit ? { limit: op.limit } : {}) }) };
     case 'peers':
-      return { peers: (await host.handle('status', {})).peers.map(({ userId, state, path }) => ({ userId, state, path })) };
+      return { peers: (await host.handle('status', {})).peers.map(({ userId, state, path, candidatePair }) => ({ userId, state, path, ...(candidatePair ? { candidatePair } : {}) })) };
+    case 'route':
+      return { ...(await host.handle('route.get', { userId: op.userId })) };
+    case 'network':
+      return { ...(await host.handle('network.status', {})) };
     case 'chat.open':
       await host.handle('chat.setOpen', { userId: op.userId, open: op.open });
       return {};
@@ -123,6 +201,6 @@ async function runOp(host: HostApi, op: Exclude<ControlOp, { op: 'quit' }>): Pro
       await host.handle('connection.retry', { userId: op.userId });
       return {};
     case 'stats':
-      return { rejected: host.rejectStats() };
+      return { rejected: host.rejectStats(), files: host.fileStats(), owedAcks: host.owedAckStats(), coordinator: host.coordinatorStats(), relay: host.relayStats(), mailbox: host.mailboxStats() };
   }
 }

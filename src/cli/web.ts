@@ -4,8 +4,12 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startHost } from '../main/host/host';
 import { startWebServer } from '../main/web/server';
+import { registryClientFactory, wsClientFactory } from '../main/host/reach-clients';
 
-export interface WebCliOptions { port: number; profile: string; broker?: string; name?: string }
+export interface WebCliOptions {
+  port: number; profile: string; broker?: string; name?: string; mailbox?: string;
+  signal?: string[]; registry?: string; network?: string; ice?: string[];
+}
 
 const RENDERER_DIR = resolve(fileURLToPath(new URL('../../out/renderer', import.meta.url)));
 
@@ -16,8 +20,12 @@ export async function runWeb(opts: WebCliOptions): Promise<void> {
     return;
   }
   // No meshFactory: the WebRTC mesh runs in the browser page and attaches over the API.
-  const host = await startHost({ profileDir: opts.profile, brokerUrl: opts.broker, name: opts.name });
-  const web = await startWebServer({ host, port: opts.port, rendererDir: RENDERER_DIR });
+  const host = await startHost({
+    profileDir: opts.profile, brokerUrl: opts.broker, name: opts.name, mailbox: opts.mailbox,
+    signalUrls: opts.signal, registryUrl: opts.registry, networkId: opts.network, iceServers: opts.ice,
+    wsClientFactory, registryClientFactory,
+  });
+  const web = await startWebServer({ host, port: opts.port, rendererDir: RENDERER_DIR, uploadDir: resolve(opts.profile, 'outgoing') });
   const who = await host.handle('whoami', {});
   process.stdout.write(`${JSON.stringify({ ready: true, url: web.url, userId: who.userId, profile: opts.profile })}\n`);
   process.stderr.write(`Parley web mode for ${who.name}: open ${web.url}\n`);

@@ -8,13 +8,29 @@ const MIN_SEALED_BYTES = nacl.box.nonceLength + nacl.box.overheadLength;
 /** Precomputed nacl.box shared keys per (local userId, remote userId): X25519 is the costly part. */
 const sharedKeys = new Map<string, Uint8Array>();
 
+/** nacl.box.before between a userId's X25519 key and one's own, or null for an unusable userId. */
+export type SharedKeyDerivation = (peerUserId: string, self: Identity) => Uint8Array | null;
+
+/** Pure JS, runs anywhere; milliseconds per new contact (the Ed25519 → X25519 conversion dominates). */
+export const jsSharedKey: SharedKeyDerivation = (peerUserId, self) => {
+  const peerBoxKey = boxPublicKeyFromUserId(peerUserId);
+  return peerBoxKey ? nacl.box.before(peerBoxKey, self.boxSecretKey) : null;
+};
+
+let deriveSharedKey: SharedKeyDerivation = jsSharedKey;
+
+/** The host installs a native derivation (same keys, faster); null goes back to pure JS. */
+export function useSharedKeyDerivation(derive: SharedKeyDerivation | null): void {
+  deriveSharedKey = derive ?? jsSharedKey;
+  sharedKeys.clear();
+}
+
 function sharedKey(self: Identity, peerUserId: string): Uint8Array | null {
   const cacheKey = `${self.userId}:${peerUserId}`;
   const cached = sharedKeys.get(cacheKey);
   if (cached) return cached;
-  const peerBoxKey = boxPublicKeyFromUserId(peerUserId);
-  if (!peerBoxKey) return null;
-  const key = nacl.box.before(peerBoxKey, self.boxSecretKey);
+  const key = deriveSharedKey(peerUserId, self);
+  if (!key) return null;
   if (sharedKeys.size >= MAX_CACHED_SHARED_KEYS) {
     const oldest = sharedKeys.keys().next().value;
     if (oldest !== undefined) sharedKeys.delete(oldest);

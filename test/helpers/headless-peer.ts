@@ -22,6 +22,14 @@ export interface PeerOptions {
   name?: string;
   broker?: string;
   extraArgs?: string[];
+  /** Command prefix, e.g. ['ip', 'netns', 'exec', NS] to run the peer inside a network namespace. */
+  wrap?: string[];
+  /** Extra environment variables for the peer process. */
+  env?: NodeJS.ProcessEnv;
+  /** How long start() waits for the ready line (default 30 s; a loaded machine may need more). */
+  readyTimeoutMs?: number;
+  /** Runs this script instead of bin/parley.mjs (a test's own peer, e.g. an attacker), same arguments. */
+  script?: string;
 }
 
 export class HeadlessPeer {
@@ -36,11 +44,12 @@ export class HeadlessPeer {
   private constructor(readonly opts: PeerOptions) {
     // PARLEY_PEER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the peers.
     const nodeArgs = (process.env.PARLEY_PEER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const args = [...nodeArgs, BIN, 'peer', '--profile', opts.profile, '--json'];
+    const args = [...nodeArgs, opts.script ?? BIN, 'peer', '--profile', opts.profile, '--json'];
     if (opts.name) args.push('--name', opts.name);
     if (opts.broker) args.push('--broker', opts.broker);
     args.push(...(opts.extraArgs ?? []));
-    this.child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const [command, ...rest] = [...(opts.wrap ?? []), process.execPath, ...args] as [string, ...string[]];
+    this.child = spawn(command, rest, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
     this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
     createInterface({ input: this.child.stdout }).on('line', (raw) => {
       let line: Line;
@@ -61,7 +70,13 @@ export class HeadlessPeer {
 
   static async start(opts: PeerOptions): Promise<HeadlessPeer> {
     const peer = new HeadlessPeer(opts);
-    const ready = await peer.waitFor((l) => l.event === 'ready' || l.event === 'error', 30_000);
+    let ready: Line;
+    try {
+      ready = await peer.waitFor((l) => l.event === 'ready' || l.event === 'error', opts.readyTimeoutMs ?? 30_000);
+    } catch (error) {
+      await peer.kill(); // a peer that never got ready must not keep holding its profile
+      throw error;
+    }
     if (ready.event !== 'ready') throw new Error(`peer failed to start: ${JSON.stringify(ready)} ${peer.stderr.join('')}`);
     peer.userId = String(ready.userId);
     return peer;
@@ -104,6 +119,11 @@ export class HeadlessPeer {
     this.child.stdin.write(text);
   }
 
+  /** Writes bytes to the peer's stdin, waiting while the pipe is full. */
+  async writeBytes(data: Buffer): Promise<void> {
+    if (!this.child.stdin.write(data)) await new Promise<void>((r) => this.child.stdin.once('drain', () => r()));
+  }
+
   async request(op: Record<string, unknown>, timeoutMs = 30_000): Promise<Line> {
     const reqId = `r${this.nextReq++}`;
     const reply = this.waitFor((l) => l.reqId === reqId && l.event === undefined, timeoutMs, false);
@@ -133,14 +153,14 @@ export class HeadlessPeer {
 }
 
 /** Makes a and b accepted contacts of each other and waits until their channel is open. */
-export async function befriend(a: HeadlessPeer, b: HeadlessPeer): Promise<void> {
-  await Promise.all([a.signalingUp(), b.signalingUp()]);
-  await a.ok({ op: 'contact.add', userId: b.userId, name: b.opts.name ?? 'b' });
-  await b.waitFor((l) => l.event === 'contactRequest' && l.userId === a.userId);
-  await b.ok({ op: 'contact.accept', userId: a.userId });
-  await a.waitFor((l) => l.event === 'contactAccepted' && l.userId === b.userId);
-  await waitConnected(a, b.userId);
-  await waitConnected(b, a.userId);
+export async function befriend(a: HeadlessPeer, b: HeadlessPeer, timeoutMs = 30_000): Promise<void> {
+  await Promise.all([a.signalingUp(timeoutMs), b.signalingUp(timeoutMs)]);
+  await a.ok({ op: 'contact.add', userId: b.userId, name: b.opts.name ?? 'b' }, timeoutMs);
+  await b.waitFor((l) => l.event === 'contactRequest' && l.userId === a.userId, timeoutMs);
+  await b.ok({ op: 'contact.accept', userId: a.userId }, timeoutMs);
+  await a.waitFor((l) => l.event === 'contactAccepted' && l.userId === b.userId, timeoutMs);
+  await waitConnected(a, b.userId, Math.max(60_000, timeoutMs));
+  await waitConnected(b, a.userId, Math.max(60_000, timeoutMs));
 }
 
 export function waitConnected(p: HeadlessPeer, other: string, timeoutMs = 60_000, includePast: boolean | number = true): Promise<Line> {

@@ -3,7 +3,7 @@
  * and every argument are checked before the host sees them, and replies are plain data.
  */
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
-import { API_EVENT_NAMES, parseApiCall, type ApiArgs, type ApiCall, type ApiEventName, type ApiEvents, type ApiResults } from '../../shared/api';
+import { API_EVENT_NAMES, describeUntrusted, parseApiCall, type ApiArgs, type ApiCall, type ApiEventName, type ApiEvents, type ApiResults } from '../../shared/api';
 import { isTrustedSender } from './sender';
 
 export const CALL_CHANNEL = 'parley:call';
@@ -28,9 +28,9 @@ export function bindIpc(host: IpcHost, appPageUrl: string, windows: () => Browse
     return { ok: false, error: { code, message } };
   };
 
-  ipcMain.handle(CALL_CHANNEL, async (event: IpcMainInvokeEvent, call: unknown, args: unknown): Promise<IpcReply> => {
+  const answer = async (event: IpcMainInvokeEvent, call: unknown, args: unknown): Promise<IpcReply> => {
     const frame = event.senderFrame;
-    if (!isTrustedSender(frame?.url, frame !== null && frame.parent === null, appPageUrl)) {
+    if (!isTrustedSender(frame?.url, frame !== null && frame !== undefined && frame.parent === null, appPageUrl)) {
       return refuse('UNAUTHORIZED', 'calls are accepted only from the Parley window');
     }
     const parsed = parseApiCall(call, args);
@@ -39,7 +39,15 @@ export function bindIpc(host: IpcHost, appPageUrl: string, windows: () => Browse
       return { ok: true, result: await host.handle(parsed.call, parsed.args) };
     } catch (err) {
       const code: unknown = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
-      return refuse(typeof code === 'string' && code ? code : 'HOST_ERROR', err instanceof Error ? err.message : String(err));
+      return refuse(typeof code === 'string' && code ? code : 'HOST_ERROR', err instanceof Error ? err.message : describeUntrusted(err));
+    }
+  };
+  // Total: whatever the renderer sends, it gets one typed reply, never a thrown error.
+  ipcMain.handle(CALL_CHANNEL, async (event: IpcMainInvokeEvent, call: unknown, args: unknown): Promise<IpcReply> => {
+    try {
+      return await answer(event, call, args);
+    } catch (err) {
+      return refuse('INTERNAL', `the call could not be handled: ${err instanceof Error ? err.message.slice(0, 200) : describeUntrusted(err)}`);
     }
   });
 

@@ -7,7 +7,9 @@ import { BrowserWindow, app, dialog } from 'electron';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startHost, type HostApi } from '../host/host';
+import { registryClientFactory, wsClientFactory } from '../host/reach-clients';
 import { bindIpc, type IpcBinding } from './ipc';
+import { shellOpener } from './opener';
 import { profileFromArgv } from './profile';
 import { safeStorageWrapper } from './secrets';
 import { createMainWindow, denyNavigationEverywhere, lockDownSession } from './window';
@@ -40,7 +42,7 @@ if (!app.requestSingleInstanceLock()) {
     lockDownSession();
     const profileDir = app.getPath('userData');
     // The mesh runs in the renderer (Chromium's WebRTC) and attaches through the preload.
-    host = await startHost({ profileDir, wrapper: safeStorageWrapper() });
+    host = await startHost({ profileDir, wrapper: safeStorageWrapper(), wsClientFactory, registryClientFactory, opener: shellOpener });
     ipc = bindIpc(host, pathToFileURL(paths.indexHtml).href, () => BrowserWindow.getAllWindows());
     window = createMainWindow(paths);
     window.on('closed', () => { window = null; });

@@ -3,8 +3,11 @@
  * A request to someone who already asked us is an acceptance; a repeated request from an
  * accepted contact (e.g. after they reinstalled) is answered again without asking the user.
  */
+import type { RejectCode } from '../../shared/errors';
 import type { SignalingBodies } from '../../shared/schemas/signaling';
 import type { Store } from '../store/types';
+import type { Blocklist } from './blocklist';
+import type { ContactRequestGuard } from './contact-request-guard';
 
 export interface ContactsDeps {
   store: Store;
@@ -14,6 +17,10 @@ export interface ContactsDeps {
   onRequest: (userId: string, name: string) => void;
   onAccepted: (userId: string) => void;
   onChanged: () => void;
+  guard: ContactRequestGuard;
+  blocklist: Blocklist;
+  /** A request was dropped: counted in stats under contactRequest:CODE. */
+  onRefused: (code: RejectCode, reason: string) => void;
 }
 
 export class Contacts {
@@ -35,6 +42,7 @@ export class Contacts {
   }
 
   add(userId: string, name?: string): void {
+    this.deps.blocklist.remove(userId);
     const existing = this.deps.store.getContact(userId);
     if (existing?.state === 'incoming') {
       this.respond(userId, true);
@@ -68,18 +76,52 @@ export class Contacts {
   }
 
   onRequest(from: string, name: string): void {
+    if (this.deps.blocklist.has(from)) return this.deps.onRefused('BLOCKED', `contact request from blocked ${from.slice(0, 8)}`);
     const existing = this.deps.store.getContact(from);
     if (existing?.state === 'accepted' || existing?.state === 'outgoing') {
+      // Someone the user added or accepted: never limited by the stranger caps, but a repeat from
+      // an accepted contact is answered at most at the per-sender rate (no reply amplification).
+      if (existing.state === 'accepted' && !this.deps.guard.admit(from, 0, false).ok) {
+        return this.deps.onRefused('RATE_LIMITED', `repeated contact request from ${from.slice(0, 8)}`);
+      }
       this.deps.store.upsertContact({ userId: from, name, state: 'accepted' });
       this.deps.sendSignal(from, 'contactResponse', { accept: true, name: this.deps.selfName() });
       this.deps.onChanged();
       if (existing.state === 'outgoing') this.deps.onAccepted(from);
       return;
     }
-    if (existing?.state === 'declined') return;
+    if (existing?.state === 'declined') return this.deps.onRefused('DUPLICATE', `contact request from declined ${from.slice(0, 8)}`);
+    // The same request again (senders repeat until answered) changes nothing: no write, no event.
+    if (existing?.state === 'incoming' && existing.name === name) return this.deps.onRefused('DUPLICATE', `repeated contact request from ${from.slice(0, 8)}`);
+    const admitted = this.deps.guard.admit(from, this.pendingCount(), existing === undefined);
+    if (!admitted.ok) return this.deps.onRefused(admitted.code, admitted.reason);
     this.deps.store.upsertContact({ userId: from, name, state: 'incoming' });
     this.deps.onChanged();
     if (existing?.state !== 'incoming') this.deps.onRequest(from, name);
+  }
+
+  /** Blocks a user: forgets them as a contact or request, and drops whatever they send from now on. */
+  block(userId: string): void {
+    this.deps.blocklist.add(userId);
+    if (this.deps.store.removeContact(userId)) this.deps.onChanged();
+  }
+
+  isBlocked(userId: string): boolean {
+    return this.deps.blocklist.has(userId);
+  }
+
+  /** Removes every pending incoming request without answering; returns how many. */
+  clearRequests(): number {
+    let cleared = 0;
+    for (const c of this.deps.store.listContacts()) {
+      if (c.state === 'incoming' && this.deps.store.removeContact(c.userId)) cleared++;
+    }
+    if (cleared > 0) this.deps.onChanged();
+    return cleared;
+  }
+
+  private pendingCount(): number {
+    return this.deps.store.listContacts().filter((c) => c.state === 'incoming').length;
   }
 
   onResponse(from: string, accept: boolean, name: string): void {

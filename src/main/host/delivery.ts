@@ -4,13 +4,16 @@
  * A message is saved as `pending` with its outbox row before anything is sent. Each transmission
  * is a freshly signed CHAT_MESSAGE envelope whose id is the message id, so the receiver
  * de-duplicates by id and ACKs every copy; the message keeps its authoring time in the body.
- * Status only moves forward: pending → sent (handed to the channel) → delivered (ACK from the
- * recipient). Retries back off per message and the attempt count lives in SQLite.
+ * Status only moves forward: pending → sent (handed to the channel) → stored (held by the mailbox)
+ * → delivered (ACK from the recipient). Retries back off per message and the attempt count lives in
+ * SQLite. A stored message is no longer retried on a timer (its outbox row is parked at
+ * STORED_AT); it is sent once more whenever a channel to the recipient opens, which is how the
+ * sender gets the recipient's ACK for it.
  */
 import type { ChatMessage, MessageStatus } from '../../shared/api';
 import { backoffDelay } from '../../shared/backoff';
 import type { Signer } from '../../shared/crypto';
-import { decodeEnvelope, encodeEnvelope, signEnvelope, type Envelope } from '../../shared/envelope';
+import { DEFAULT_MAX_SKEW_MS, decodeEnvelope, encodeEnvelope, signEnvelope, type Envelope } from '../../shared/envelope';
 import type { RejectCounter } from '../../shared/errors';
 import type { Identity } from '../../shared/identity';
 import { randomId } from '../../shared/ids';
@@ -18,6 +21,7 @@ import { ReplayGuard } from '../../shared/replay';
 import { MAX_ACK_BATCH, parseDataChannelBody } from '../../shared/schemas/datachannel';
 import type { Store } from '../store/types';
 import { FrameBatcher, splitFrame } from './frame-batcher';
+import { OwedAcks, type OwedAckLimits, type OwedAckStats } from './owed-acks';
 import type { MeshLike } from './transport';
 
 /** Above this many buffered bytes the flush pauses and polls (wrtc fires no bufferedamountlow). */
@@ -26,6 +30,28 @@ const FLOW_POLL_MS = 5;
 const ROOM_CHECK_EVERY = 32;
 const RETRY_BASE_MS = 2_000;
 const RETRY_CAP_MS = 60_000;
+/** next_attempt_at of an outbox row whose message the mailbox holds: never due for a timed retry. */
+export const STORED_AT = Number.MAX_SAFE_INTEGER;
+/** How long a message waits for a channel before it counts as having no live path (the fallback trigger). */
+export const DEFAULT_NO_PATH_WAIT_MS = 3_000;
+/**
+ * At most this many saves, or received messages, or status writes, wait for one turn: a burst is
+ * stored, sent and ACKed in slices, so both ends work at once instead of one verifying thousands
+ * while the other idles (issue 11).
+ */
+export const MAX_TURN_ITEMS = 256;
+/**
+ * The attempt count, next attempt time and `sent` status of a message are written behind by at
+ * least this long: most messages are ACKed within milliseconds, and the ACK's write supersedes
+ * them. A crash inside the window loses only that retry state: the message is still in the outbox
+ * (saved before it was shown) and is sent again at the next start.
+ */
+export const WRITE_BEHIND_MS = 1_000;
+
+/** What delivery needs from the mailbox tier (mailbox-tier.ts). */
+export interface StoreAndForward {
+  deposit(to: string, items: { msgId: string; body: { text: string; sentAt?: number } }[]): Promise<string[]>;
+}
 
 export interface DeliveryDeps {
   store: Store;
@@ -36,8 +62,25 @@ export interface DeliveryDeps {
   isContact: (userId: string) => boolean;
   onMessage: (m: ChatMessage) => void;
   onStatus: (id: string, status: MessageStatus) => void;
+  /** Verified envelopes of other types (file transfer control), passed on to their owner. */
+  onOther?: (env: Envelope) => void;
   now?: () => number;
+  /** Where messages go when there is no live path (null: they wait in the outbox). */
+  mailbox?: StoreAndForward | null;
+  /** True when the peer can't be reached directly now (offline, or every attempt failed). */
+  unreachable?: (peer: string) => boolean;
+  noPathWaitMs?: number;
+  owedAckLimits?: OwedAckLimits;
+  /**
+   * Copies taken from a holder (mailbox, coordinator) whose sender has no channel open now: their
+   * ACKs go back the same way (a signed ACK deposited in the sender's inbox), so a sender that can
+   * never reach us directly still learns they were delivered.
+   */
+  returnAcks?: (sender: string, msgIds: string[]) => void;
 }
+
+/** Senders whose last message time is kept for ordering (contacts only; more just lose the tie-break). */
+const MAX_ORDER_SENDERS = 10_000;
 
 export class Delivery {
   private readonly now: () => number;
@@ -48,32 +91,62 @@ export class Delivery {
   /** Peers that got new work while a flush was running; `backlogAll` also asks for a full resend. */
   private readonly backlog = new Set<string>();
   private readonly backlogAll = new Set<string>();
-  /** This process's view of when each sent message is due again (the DB copy is written in batches). */
+  /** This process's view of when each sent message is due again (the DB copy is written behind). */
   private readonly nextAttempt = new Map<string, number>();
+  /** Attempts made per message as this process counts them (the DB copy is written behind). */
+  private readonly attempts = new Map<string, number>();
+  /** Attempt and `sent` writes held back (WRITE_BEHIND_MS) so an ACK arriving first makes them unnecessary. */
+  private readonly heldBack = new Map<string, HeldWrite>();
+  /** Saved by this process and not yet sent: its `sent` is announced from memory, not from the DB row. */
+  private readonly fresh = new Set<string>();
+  /** `sent` announced, in order, at the start of the next turn (after the frame left and the save's replies). */
+  private readonly announceSent: string[] = [];
+  private inTurn = false;
   private readonly pendingWrites = new Map<string, PendingWrite>();
   private turnScheduled = false;
   private readonly outgoing: PendingSend[] = [];
   private readonly incoming: Envelope<{ text: string; sentAt?: number }>[] = [];
+  /** Resolved once the incoming message of that id is on disk (mailbox fetches wait for it). */
+  private readonly storedWaiters = new Map<string, (() => void)[]>();
+  /** Messages that came through the mailbox, whose ACK still has to reach the sender directly (bounded). */
+  private readonly acksOwed: OwedAcks;
+  private readonly noPathTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly depositing = new Set<string>();
+  private readonly depositAgain = new Set<string>();
   private retryTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private lastSentTs = 0;
+  /** Per sender, the sentAt and the stored ts of its newest message (at most MAX_ORDER_SENDERS, oldest dropped). */
+  private readonly lastFrom = new Map<string, { claimed: number; ts: number }>();
   private sendsSinceRoomCheck = 0;
 
   constructor(private readonly deps: DeliveryDeps) {
     this.now = deps.now ?? Date.now;
+    this.acksOwed = new OwedAcks(deps.owedAckLimits, this.now);
     this.frames = new FrameBatcher((peer, frame) => deps.mesh.send(peer, frame));
   }
 
   start(): void {
-    this.retryTimer = setInterval(() => this.retryDue(), 1_000);
+    let ticks = 0;
+    this.retryTimer = setInterval(() => {
+      this.writeHeldBack(this.now() - WRITE_BEHIND_MS);
+      this.retryDue();
+      if (++ticks % 600 === 0) this.acksOwed.sweep();
+    }, 1_000);
     this.retryTimer.unref?.();
+    // Whatever a previous run left undelivered gets the same chance as a new message.
+    for (const peer of this.deps.store.outboxPeers()) this.watchForNoPath(peer);
   }
 
   stop(): void {
     this.closed = true;
     if (this.retryTimer) clearInterval(this.retryTimer);
+    for (const t of this.noPathTimers.values()) clearTimeout(t);
+    this.noPathTimers.clear();
     this.runTurn();
     this.frames.flush();
+    this.runTurn(); // announces what that flush sent
+    this.writeHeldBack(Number.POSITIVE_INFINITY);
   }
 
   /**
@@ -88,11 +161,15 @@ export class Delivery {
     const message: ChatMessage = { id: randomId(), from: this.deps.identity.userId, to, text, ts, status: 'pending' };
     return new Promise((resolve, reject) => {
       this.outgoing.push({ message, resolve, reject });
-      this.schedule();
+      this.schedule(this.outgoing.length);
     });
   }
 
-  private saveOutgoingBatch(batch: PendingSend[]): void {
+  /**
+   * Saves a turn's new messages in one transaction, then sends each on the fast path. Returns what
+   * is left to do after the frames have left: showing the messages and resolving the sends.
+   */
+  private saveOutgoingBatch(batch: PendingSend[]): () => void {
     try {
       this.deps.store.transaction(() => {
         for (const { message: m } of batch) {
@@ -100,19 +177,99 @@ export class Delivery {
         }
       });
     } catch (err) {
-      for (const p of batch) p.reject(err as Error);
-      return;
+      return () => { for (const p of batch) p.reject(err as Error); };
     }
-    for (const { message, resolve } of batch) {
-      this.deps.onMessage(message);
-      resolve(message);
+    const slow = new Set<string>();
+    for (const { message } of batch) {
+      this.fresh.add(message.id);
       const to = message.to;
       // Fast path: nothing queued ahead of it and the channel is open, so send it now instead
       // of rescanning the outbox for every message of a burst.
-      if (!this.flushing.has(to) && !this.backlog.has(to) && this.deps.mesh.state(to) === 'CONNECTED'
-          && this.channelHasRoom(to) && this.transmit(to, message.id, storedBodyOf(message), 0)) continue;
-      void this.flush(to);
+      if (!slow.has(to) && !this.flushing.has(to) && !this.backlog.has(to) && this.deps.mesh.state(to) === 'CONNECTED'
+          && this.channelHasRoom(to) && this.transmit(to, message.id, storedBodyOf(message), 0, 0)) continue;
+      slow.add(to);
     }
+    return () => {
+      // Saved (committed above) before it shows, and before its reply.
+      for (const { message, resolve } of batch) {
+        this.deps.onMessage(message);
+        resolve(message);
+      }
+      for (const to of slow) {
+        void this.flush(to);
+        this.watchForNoPath(to);
+      }
+    };
+  }
+
+  /**
+   * Fallback trigger of store-and-forward until the discovery chain's store step calls
+   * storeAndForward itself: a message that finds no open channel within noPathWaitMs while the
+   * peer is unreachable goes to the mailbox. Checked again while the outbox still holds unstored
+   * messages for the peer and no channel is open.
+   */
+  watchForNoPath(peer: string): void {
+    if (!this.deps.mailbox || this.closed || this.noPathTimers.has(peer)) return;
+    const timer = setTimeout(() => {
+      this.noPathTimers.delete(peer);
+      if (this.closed || this.deps.mesh.state(peer) === 'CONNECTED') return;
+      if (this.deps.unreachable?.(peer) ?? true) void this.storeAndForward(peer);
+      else this.watchForNoPath(peer);
+    }, this.deps.noPathWaitMs ?? DEFAULT_NO_PATH_WAIT_MS);
+    timer.unref?.();
+    this.noPathTimers.set(peer, timer);
+  }
+
+  /**
+   * No live path to `peer`: deposits everything of its outbox the mailbox doesn't hold yet, in
+   * order, and marks it `stored`. The discovery chain's store step calls this; so does the
+   * fallback timer. Resolves with how many messages were deposited.
+   */
+  async storeAndForward(peer: string): Promise<number> {
+    const mailbox = this.deps.mailbox;
+    if (!mailbox || this.closed) return 0;
+    if (this.depositing.has(peer)) {
+      this.depositAgain.add(peer);
+      return 0;
+    }
+    this.depositing.add(peer);
+    let total = 0;
+    try {
+      do {
+        this.depositAgain.delete(peer);
+        const rows = this.deps.store.outboxFor(peer).filter((r) => (this.nextAttempt.get(r.msgId) ?? r.nextAttemptAt) !== STORED_AT);
+        if (rows.length === 0) break;
+        const held = await mailbox.deposit(peer, rows.map((r) => ({ msgId: r.msgId, body: JSON.parse(r.envelope) as { text: string; sentAt: number } })));
+        for (const id of held) {
+          this.nextAttempt.set(id, STORED_AT);
+          this.queueWrite(id, { status: 'stored', nextAttemptAt: STORED_AT });
+        }
+        total += held.length;
+        if (held.length < rows.length) {
+          this.watchForNoPath(peer); // the mailbox is unreachable or refused: try again later
+          break;
+        }
+      } while (this.depositAgain.has(peer) && !this.closed);
+    } finally {
+      this.depositing.delete(peer);
+    }
+    return total;
+  }
+
+  /** A message fetched from this device's mailbox inbox: stored like one from the channel; resolves once on disk. */
+  acceptStored(env: Envelope<{ text: string; sentAt?: number }>): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = this.storedWaiters.get(env.id) ?? [];
+      waiters.push(resolve);
+      this.storedWaiters.set(env.id, waiters);
+      this.acksOwed.add(env.from, env.id);
+      this.incoming.push(env);
+      this.schedule();
+    });
+  }
+
+  owedAckStats(): OwedAckStats {
+    return this.acksOwed.stats();
   }
 
   /**
@@ -127,7 +284,14 @@ export class Delivery {
 
   /** Channel (re)opened: everything queued for the peer goes out again, in order. */
   onChannelOpen(peer: string): void {
+    const owed = this.acksOwed.take(peer);
+    if (owed.length > 0) this.sendAcks(peer, owed);
     void this.flush(peer, true);
+  }
+
+  /** The channel to a peer closed or its attempts failed: unsent messages may need the mailbox. */
+  onPathLost(peer: string): void {
+    if (this.deps.store.outboxFor(peer).some((r) => (this.nextAttempt.get(r.msgId) ?? r.nextAttemptAt) !== STORED_AT)) this.watchForNoPath(peer);
   }
 
   /**
@@ -154,7 +318,7 @@ export class Delivery {
             await sleep(FLOW_POLL_MS);
             if (this.closed || this.deps.mesh.state(peer) !== 'CONNECTED') return;
           }
-          if (!this.transmit(peer, row.msgId, row.envelope, row.attempts)) return;
+          if (!this.transmit(peer, row.msgId, row.envelope, row.attempts, this.nextAttempt.get(row.msgId) ?? row.nextAttemptAt)) return;
         }
         all = false;
       } while (this.backlog.has(peer));
@@ -164,20 +328,63 @@ export class Delivery {
     }
   }
 
-  private transmit(peer: string, msgId: string, storedBody: string, attempts: number): boolean {
+  private transmit(peer: string, msgId: string, storedBody: string, attempts: number, nextAttemptAt: number): boolean {
     const body = JSON.parse(storedBody) as { text: string; sentAt: number };
     const env = signEnvelope({ type: 'CHAT_MESSAGE', to: peer, id: msgId, body }, this.deps.identity, this.deps.signer);
     if (this.deps.mesh.state(peer) !== 'CONNECTED') return false;
-    const next = this.now() + backoffDelay(attempts, { baseMs: RETRY_BASE_MS, capMs: RETRY_CAP_MS });
-    this.nextAttempt.set(msgId, next);
-    this.queueWrite(msgId, { nextAttemptAt: next });
+    if (nextAttemptAt === STORED_AT) {
+      // Held by the mailbox: sent once per open channel for the ACK, never retried on a timer.
+      this.frames.queue(peer, encodeEnvelope(env));
+      return true;
+    }
+    const made = Math.max(attempts, this.attempts.get(msgId) ?? 0);
+    this.nextAttempt.set(msgId, this.now() + backoffDelay(made, { baseMs: RETRY_BASE_MS, capMs: RETRY_CAP_MS }));
+    this.attempts.set(msgId, made + 1);
+    this.holdBack(msgId, 'attempt');
     // 'sent' means it left this device: only once the channel took the frame holding it.
-    this.frames.queue(peer, encodeEnvelope(env), () => this.queueWrite(msgId, { status: 'sent' }));
+    this.frames.queue(peer, encodeEnvelope(env), () => this.left(msgId));
     return true;
   }
 
+  /** The frame holding the message was handed to the channel. */
+  private left(msgId: string): void {
+    if (this.fresh.delete(msgId)) {
+      // Known to be pending (saved by this process, nothing else moved it): announce from memory.
+      this.announceSent.push(msgId);
+      this.holdBack(msgId, 'sent');
+      this.schedule();
+    } else if (!this.heldBack.get(msgId)?.sent) {
+      // A row from an earlier run (or already stored): its status is the DB's to decide.
+      this.queueWrite(msgId, { status: 'sent' });
+    }
+  }
+
+  private holdBack(msgId: string, what: 'attempt' | 'sent'): void {
+    const held = this.heldBack.get(msgId) ?? { since: this.now(), attempt: false, sent: false };
+    held[what] = true;
+    this.heldBack.set(msgId, held);
+  }
+
+  /** Writes the held-back attempt and `sent` writes queued at or before `upTo` (all of them at stop). */
+  private writeHeldBack(upTo: number): void {
+    const due: [string, HeldWrite][] = [];
+    for (const entry of this.heldBack) if (entry[1].since <= upTo) due.push(entry);
+    if (due.length === 0) return;
+    for (const [id] of due) this.heldBack.delete(id);
+    this.deps.store.transaction(() => {
+      for (const [id, held] of due) {
+        const next = this.nextAttempt.get(id);
+        if (held.attempt && next !== undefined) this.deps.store.setAttempts(id, this.attempts.get(id) ?? 1, next);
+        // Already announced; the row only catches up (a no-op if it moved on meanwhile).
+        if (held.sent) this.deps.store.updateMessageStatus(id, 'sent');
+      }
+    });
+  }
+
   private retryDue(): void {
-    const due = this.deps.store.outboxDue(this.now(), 500);
+    const now = this.now();
+    // The DB's next_attempt_at may lag this process's (written behind): ours decides.
+    const due = this.deps.store.outboxDue(now, 500).filter((r) => (this.nextAttempt.get(r.msgId) ?? r.nextAttemptAt) <= now);
     const peers = new Set(due.map((r) => r.peer));
     for (const peer of peers) if (this.deps.mesh.state(peer) === 'CONNECTED') void this.flush(peer);
   }
@@ -210,6 +417,7 @@ export class Delivery {
     }
     if (env.type === 'CHAT_MESSAGE') this.onChat(env as Envelope<{ text: string; sentAt?: number }>);
     else if (env.type === 'ACK') this.onAck(env as Envelope<{ msgId?: string; msgIds?: string[] }>);
+    else this.deps.onOther?.({ ...env, body: body.value.body });
   }
 
   private onChat(env: Envelope<{ text: string; sentAt?: number }>): void {
@@ -218,23 +426,34 @@ export class Delivery {
       return;
     }
     this.incoming.push(env);
-    this.schedule();
+    this.schedule(this.incoming.length);
   }
 
-  /** Stores a turn's incoming messages in one transaction, then shows the new ones and ACKs all. */
-  private storeIncomingBatch(batch: Envelope<{ text: string; sentAt?: number }>[]): void {
+  /**
+   * Stores a turn's incoming messages in one transaction and queues the ACKs for all (stored
+   * before the ACK). Returns what is left for after the ACKs have left: showing the new ones.
+   */
+  private storeIncomingBatch(batch: Envelope<{ text: string; sentAt?: number }>[]): () => void {
     const receivedAt = this.now();
     const fresh: ChatMessage[] = [];
     this.deps.store.transaction(() => {
       for (const env of batch) {
-        const message: ChatMessage = { id: env.id, from: env.from, to: env.to, text: env.body.text, ts: env.body.sentAt ?? env.ts, status: 'delivered' };
+        const message: ChatMessage = { id: env.id, from: env.from, to: env.to, text: env.body.text, ts: this.orderedTs(env, receivedAt), status: 'delivered' };
         const { inserted } = this.deps.store.insertMessage({
           id: message.id, peer: env.from, sender: env.from, recipient: env.to, text: message.text, ts: message.ts, status: 'delivered', receivedAt,
         });
         if (inserted) fresh.push(message);
       }
     });
-    for (const m of fresh) this.deps.onMessage(m);
+    const fromHolders = new Map<string, string[]>();
+    for (const env of batch) {
+      const waiters = this.storedWaiters.get(env.id);
+      if (!waiters) continue;
+      this.storedWaiters.delete(env.id);
+      for (const done of waiters) done();
+      if (this.deps.mesh.state(env.from) !== 'CONNECTED') fromHolders.set(env.from, [...(fromHolders.get(env.from) ?? []), env.id]);
+    }
+    for (const [sender, ids] of fromHolders) this.deps.returnAcks?.(sender, ids);
     // One signed ACK per sender and batch; a duplicate is ACKed again (its first ACK may be lost).
     const idsBySender = new Map<string, string[]>();
     for (const env of batch) {
@@ -243,21 +462,75 @@ export class Delivery {
       idsBySender.set(env.from, ids);
     }
     for (const [sender, ids] of idsBySender) {
-      for (let i = 0; i < ids.length; i += MAX_ACK_BATCH) {
-        const ack = signEnvelope({ type: 'ACK', to: sender, body: { msgIds: ids.slice(i, i + MAX_ACK_BATCH) } }, this.deps.identity, this.deps.signer);
-        this.frames.queue(sender, encodeEnvelope(ack));
-      }
+      if (this.deps.mesh.state(sender) === 'CONNECTED') this.acksOwed.settle(sender, ids);
+      this.sendAcks(sender, ids);
+    }
+    return () => { for (const m of fresh) this.deps.onMessage(m); };
+  }
+
+  private sendAcks(sender: string, ids: string[]): void {
+    for (let i = 0; i < ids.length; i += MAX_ACK_BATCH) {
+      const ack = signEnvelope({ type: 'ACK', to: sender, body: { msgIds: ids.slice(i, i + MAX_ACK_BATCH) } }, this.deps.identity, this.deps.signer);
+      this.frames.queue(sender, encodeEnvelope(ack));
     }
   }
 
-  private onAck(env: Envelope<{ msgId?: string; msgIds?: string[] }>): void {
-    for (const id of env.body.msgIds ?? (env.body.msgId ? [env.body.msgId] : [])) {
-      const msg = this.deps.store.getMessage(id);
-      if (!msg || msg.recipient !== env.from) {
-        this.deps.rejects.count('UNAUTHORIZED', `ACK for a message not sent to ${env.from.slice(0, 8)}`, 'datachannel');
+  /**
+   * The time a message is stored and sorted by. The sender says when it was written (a queued
+   * message is older than its envelope), but that is its word only: it may not lie ahead of the
+   * arrival, nor further back than the envelope skew window, or a contact could pin messages
+   * above every real one (year 2200) or bury them (1970). Clamped claims are counted.
+   */
+  /**
+   * The stored ts of a received message, in the sender's order. A burst's sentAt values run ahead
+   * of the clock (the sender makes them strictly increasing), so clamping each to the one arrival
+   * time of its batch tied them, and the tie-break by random id shuffled the burst (its newest
+   * message was not the bottom row). A message newer than the sender's last one therefore sorts
+   * at least 1 ms after it: the order stays the sender's, ahead of the clock by at most the burst.
+   */
+  private orderedTs(env: Envelope<{ sentAt?: number }>, receivedAt: number): number {
+    const bounded = this.boundedSentAt(env, receivedAt);
+    // A claim outside the skew window counts as its stored time, so one absurd claim (year 2200)
+    // can't make every later message of that sender look older.
+    const raw = env.body.sentAt ?? env.ts;
+    const claimed = Math.abs(raw - receivedAt) > DEFAULT_MAX_SKEW_MS ? bounded : raw;
+    const last = this.lastFrom.get(env.from);
+    if (last && claimed <= last.claimed) return bounded; // an older message (a retry): its own time
+    const ts = last && bounded <= last.ts ? last.ts + 1 : bounded;
+    this.lastFrom.delete(env.from);
+    this.lastFrom.set(env.from, { claimed, ts });
+    if (this.lastFrom.size > MAX_ORDER_SENDERS) this.lastFrom.delete(this.lastFrom.keys().next().value as string);
+    return ts;
+  }
+
+  private boundedSentAt(env: Envelope<{ sentAt?: number }>, receivedAt: number): number {
+    const claimed = env.body.sentAt ?? env.ts;
+    const earliest = receivedAt - DEFAULT_MAX_SKEW_MS;
+    if (claimed > receivedAt) {
+      if (claimed > receivedAt + DEFAULT_MAX_SKEW_MS) this.deps.rejects.count('FUTURE', `sentAt of ${env.id} is ${claimed - receivedAt} ms ahead; stored as the arrival time`, 'sentAt');
+      return receivedAt;
+    }
+    if (claimed < earliest) {
+      this.deps.rejects.count('STALE', `sentAt of ${env.id} is ${receivedAt - claimed} ms old; stored as ${DEFAULT_MAX_SKEW_MS} ms before arrival`, 'sentAt');
+      return earliest;
+    }
+    return claimed;
+  }
+
+  /** A signed ACK that came back through a holder (mailbox-tier.ts opened and verified it). */
+  acceptStoredAck(env: Envelope<{ msgId?: string; msgIds?: string[] }>): void {
+    this.onAck(env, 'mailbox');
+  }
+
+  private onAck(env: Envelope<{ msgId?: string; msgIds?: string[] }>, source = 'datachannel'): void {
+    const ids = env.body.msgIds ?? (env.body.msgId ? [env.body.msgId] : []);
+    const ours = new Set(this.deps.store.idsSentTo(env.from, ids));
+    for (const id of ids) {
+      if (!ours.has(id)) {
+        this.deps.rejects.count('UNAUTHORIZED', `ACK for a message not sent to ${env.from.slice(0, 8)}`, source);
         continue;
       }
-      this.onDelivered(msg.id);
+      this.onDelivered(id);
     }
   }
 
@@ -271,21 +544,45 @@ export class Delivery {
     const prev = this.pendingWrites.get(id);
     if (prev?.status === 'delivered') return;
     this.pendingWrites.set(id, { ...prev, ...write });
-    this.schedule();
+    this.schedule(this.pendingWrites.size);
   }
 
-  /** One batch per event-loop turn: saves of new messages, stores of received ones, status writes. */
-  private schedule(): void {
+  /**
+   * One batch per event-loop turn: saves of new messages, stores of received ones, status writes.
+   * A queue that reaches MAX_TURN_ITEMS runs its turn at once instead of growing for the whole burst.
+   */
+  private schedule(queued = 0): void {
+    if (queued >= MAX_TURN_ITEMS && !this.inTurn) {
+      this.runTurn();
+      return;
+    }
     if (this.turnScheduled) return;
     this.turnScheduled = true;
-    setImmediate(() => this.runTurn());
+    setImmediate(() => {
+      this.turnScheduled = false;
+      this.runTurn();
+    });
   }
 
+  /**
+   * Commits first (saved before shown, stored before ACKed), then lets the frames leave, and only
+   * then does the bookkeeping: events, replies, status writes.
+   */
   private runTurn(): void {
-    this.turnScheduled = false;
-    if (this.outgoing.length > 0) this.saveOutgoingBatch(this.outgoing.splice(0));
-    if (this.incoming.length > 0) this.storeIncomingBatch(this.incoming.splice(0));
-    this.flushWrites();
+    if (this.inTurn) return;
+    this.inTurn = true;
+    try {
+      // `sent` of the previous turn's frames, before anything that could move those messages on.
+      for (const id of this.announceSent.splice(0)) this.deps.onStatus(id, 'sent');
+      const after: (() => void)[] = [];
+      if (this.outgoing.length > 0) after.push(this.saveOutgoingBatch(this.outgoing.splice(0)));
+      if (this.incoming.length > 0) after.push(this.storeIncomingBatch(this.incoming.splice(0)));
+      this.frames.flush();
+      for (const done of after) done();
+      this.flushWrites();
+    } finally {
+      this.inTurn = false;
+    }
   }
 
   private flushWrites(): void {
@@ -295,9 +592,18 @@ export class Delivery {
     const changed: [string, MessageStatus][] = [];
     this.deps.store.transaction(() => {
       for (const [id, write] of batch) {
+        if (write.status && write.status !== 'sent') {
+          // Moved past `sent`: what was held back for it is superseded.
+          this.fresh.delete(id);
+          this.heldBack.delete(id);
+        }
         if (write.status === 'delivered') {
+          this.nextAttempt.delete(id);
+          this.attempts.delete(id);
           this.deps.store.removeFromOutbox(id);
         } else if (write.nextAttemptAt !== undefined) {
+          const held = this.heldBack.get(id);
+          if (held) held.attempt = false;
           this.deps.store.markAttempt(id, write.nextAttemptAt);
         }
         if (write.status && this.deps.store.updateMessageStatus(id, write.status)) changed.push([id, write.status]);
@@ -308,6 +614,7 @@ export class Delivery {
 }
 
 interface PendingWrite { status?: MessageStatus; nextAttemptAt?: number }
+interface HeldWrite { since: number; attempt: boolean; sent: boolean }
 interface PendingSend { message: ChatMessage; resolve: (m: ChatMessage) => void; reject: (e: Error) => void }
 
 function storedBodyOf(m: ChatMessage): string {

@@ -13,6 +13,8 @@ interface Pending { parts: string[]; bytes: number; onSent: (() => void)[] }
 export class FrameBatcher {
   private readonly pending = new Map<string, Pending[]>();
   private scheduled = false;
+  private flushing = false;
+  private again = false;
 
   constructor(private readonly send: (peer: string, frame: string) => boolean, private readonly maxBytes = MAX_FRAME_BYTES - 1024) {}
 
@@ -35,16 +37,32 @@ export class FrameBatcher {
     }
   }
 
-  /** Sends everything queued; frames for a peer whose channel refuses them are dropped (the outbox retries). */
+  /**
+   * Sends everything queued; frames for a peer whose channel refuses them are dropped (the outbox
+   * retries). Callers flush at the end of their turn so the frames leave before the bookkeeping;
+   * a flush asked for from inside a frame's onSent runs after this one, keeping the order.
+   */
   flush(): void {
     this.scheduled = false;
-    const all = [...this.pending];
-    this.pending.clear();
-    for (const [peer, frames] of all) {
-      for (const frame of frames) {
-        if (!this.send(peer, frame.parts.join(ENVELOPE_SEPARATOR))) break;
-        for (const done of frame.onSent) done();
-      }
+    if (this.flushing) {
+      this.again = true;
+      return;
+    }
+    this.flushing = true;
+    try {
+      do {
+        this.again = false;
+        const all = [...this.pending];
+        this.pending.clear();
+        for (const [peer, frames] of all) {
+          for (const frame of frames) {
+            if (!this.send(peer, frame.parts.join(ENVELOPE_SEPARATOR))) break;
+            for (const done of frame.onSent) done();
+          }
+        }
+      } while (this.again || this.pending.size > 0);
+    } finally {
+      this.flushing = false;
     }
   }
 }

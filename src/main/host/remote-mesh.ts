@@ -8,9 +8,11 @@
  * the outbox, exactly as when the network is down.
  */
 import type { ApiArgs, ConnectionState, MeshCommand } from '../../shared/api';
+import type { CandidatePair } from '../../shared/candidate-pair';
 import { randomId } from '../../shared/ids';
 import { TypedEmitter } from '../../shared/typed-emitter';
 import type { MeshLike, MeshSignalingPort, MeshStateEvent, SignalKind } from './transport';
+import { RemoteFileChannels } from './files/remote-channels';
 
 type Report = ApiArgs<'mesh.report'>;
 type WithoutSession<T> = T extends unknown ? Omit<T, 'session'> : never;
@@ -20,6 +22,7 @@ interface MeshEvents {
   open: string;
   frame: { userId: string; frame: string };
   close: string;
+  pair: { userId: string; pair: CandidatePair };
 }
 
 export class RemoteMesh implements MeshLike {
@@ -28,6 +31,12 @@ export class RemoteMesh implements MeshLike {
   private readonly states = new Map<string, MeshStateEvent>();
   private readonly events = new TypedEmitter<MeshEvents>();
   private signaling: MeshSignalingPort | null = null;
+  /** The renderer's file-transfer channels, bridged (files/remote-channels.ts). */
+  readonly fileChannels = new RemoteFileChannels((cmd) => {
+    if (!this.session) return false;
+    this.sendCommand({ ...cmd, session: this.session });
+    return true;
+  });
 
   constructor(private readonly sendCommand: (cmd: MeshCommand) => void) {}
 
@@ -39,8 +48,13 @@ export class RemoteMesh implements MeshLike {
   attach(): { session: string; peers: string[] } {
     if (this.session) this.sendCommand({ session: this.session, op: 'detach' });
     this.session = randomId();
+    this.fileChannels.reset();
     for (const userId of this.states.keys()) this.setState(userId, 'DISCONNECTED', 0);
     return { session: this.session, peers: [...this.wanted] };
+  }
+
+  isSession(session: string): boolean {
+    return this.session !== null && session === this.session;
   }
 
   /** A report from the renderer; reports of a session that is no longer attached are stale. */
@@ -64,6 +78,12 @@ export class RemoteMesh implements MeshLike {
       case 'signal':
         this.signaling?.send(r.to, r.signal, r.payload);
         break;
+      case 'pair':
+        // Only a connection the host knows is open can have a pair in use.
+        if (this.state(r.userId) === 'CONNECTED') this.events.emit('pair', { userId: r.userId, pair: r.pair });
+        break;
+      default:
+        this.fileChannels.report(r);
     }
     return { ok: true };
   }
@@ -103,14 +123,23 @@ export class RemoteMesh implements MeshLike {
     this.command({ op: 'retry', userId: peerId });
   }
 
+  routeFailed(peerId: string): void {
+    this.command({ op: 'routeFailed', userId: peerId });
+  }
+
   disconnect(peerId: string): void {
     this.wanted.delete(peerId);
     this.command({ op: 'disconnect', userId: peerId });
   }
 
+  setIceServers(servers: RTCIceServer[]): void {
+    this.command({ op: 'ice', iceConfig: servers.map(({ urls, username, credential }) => ({ urls, ...(username !== undefined ? { username } : {}), ...(credential !== undefined ? { credential } : {}) })) });
+  }
+
   close(): void {
     if (this.session) this.sendCommand({ session: this.session, op: 'detach' });
     this.session = null;
+    this.fileChannels.reset();
   }
 
   state(peerId: string): ConnectionState {
@@ -125,10 +154,15 @@ export class RemoteMesh implements MeshLike {
   on(event: 'open', listener: (userId: string) => void): unknown;
   on(event: 'frame', listener: (userId: string, frame: string) => void): unknown;
   on(event: 'close', listener: (userId: string) => void): unknown;
+  on(event: 'pair', listener: (userId: string, pair: CandidatePair) => void): unknown;
   on(event: keyof MeshEvents, listener: (...args: never[]) => void): unknown {
     if (event === 'frame') {
       const l = listener as (userId: string, frame: string) => void;
       return this.events.on('frame', ({ userId, frame }) => l(userId, frame));
+    }
+    if (event === 'pair') {
+      const l = listener as (userId: string, pair: CandidatePair) => void;
+      return this.events.on('pair', ({ userId, pair }) => l(userId, pair));
     }
     return this.events.on(event, listener as (payload: MeshEvents[typeof event]) => void);
   }

@@ -6,6 +6,8 @@ import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { createContactQueries } from './contacts';
 import { createCoordinatorQueries } from './coordinators';
+import { createFileTransferQueries } from './files';
+import { createHeldQueries } from './held';
 import { createIdentityQueries } from './identity';
 import { createMessageQueries } from './messages';
 import { migrate, readUserVersion, refuseFutureDatabase } from './migrate';
@@ -72,6 +74,8 @@ function createStore(db: BetterSqlite3.Database, file: string, now: () => number
     ...createOutboxQueries(db, messages, now),
     ...createRouteQueries(db, now),
     ...createCoordinatorQueries(db),
+    ...createFileTransferQueries(db, now),
+    ...createHeldQueries(db),
     connectionInfo() {
       return {
         journalMode: String(db.pragma('journal_mode', { simple: true })),

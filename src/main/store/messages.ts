@@ -32,7 +32,7 @@ function toMessage(row: Row): StoredMessage {
   };
 }
 
-export type MessageQueries = Pick<Store, 'insertMessage' | 'getMessage' | 'listMessages' | 'updateMessageStatus'>;
+export type MessageQueries = Pick<Store, 'insertMessage' | 'getMessage' | 'idsSentTo' | 'listMessages' | 'updateMessageStatus'>;
 
 export function createMessageQueries(db: BetterSqlite3.Database): MessageQueries {
   // ON CONFLICT (id) only: a duplicate id is de-duplicated silently, any other violation throws.
@@ -45,6 +45,10 @@ export function createMessageQueries(db: BetterSqlite3.Database): MessageQueries
             (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages))
     ON CONFLICT (id) DO NOTHING`);
   const select = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM messages WHERE id = ?`);
+  // One statement per ACK, the primary key index only, no row decoding beyond the id.
+  const selectSentTo = db.prepare<[string, string], string>(
+    'SELECT id FROM messages WHERE id IN (SELECT value FROM json_each(?)) AND recipient = ?',
+  ).pluck();
   // Newest `limit` first via the (peer, ts, sender, id) index, then flipped to oldest → newest.
   // BINARY collation on sender/id, so every device orders ties identically.
   const selectLatest = db.prepare<{ peer: string; limit: number }, Row>(`
@@ -72,6 +76,10 @@ export function createMessageQueries(db: BetterSqlite3.Database): MessageQueries
     getMessage(id) {
       const row = select.get(id);
       return row && toMessage(row);
+    },
+    idsSentTo(recipient, ids) {
+      if (ids.length === 0) return [];
+      return selectSentTo.all(JSON.stringify(ids), recipient);
     },
     listMessages(peer, limit, before?: number | MessageCursor) {
       if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`);

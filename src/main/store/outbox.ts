@@ -30,7 +30,7 @@ function toEntry(row: Row): OutboxEntry {
 
 type OutboxQueries = Pick<
   Store,
-  'saveOutgoing' | 'outboxFor' | 'outboxDue' | 'markAttempt' | 'removeFromOutbox' | 'outboxPeers'
+  'saveOutgoing' | 'outboxFor' | 'outboxDue' | 'markAttempt' | 'setAttempts' | 'removeFromOutbox' | 'outboxPeers'
 >;
 
 export function createOutboxQueries(
@@ -48,23 +48,27 @@ export function createOutboxQueries(
   const attempt = db.prepare<[number, string | null, string]>(
     'UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE msg_id = ?',
   );
+  const setAttempts = db.prepare<[number, number, string]>(
+    'UPDATE outbox SET attempts = MAX(attempts, ?), next_attempt_at = ? WHERE msg_id = ?',
+  );
   const remove = db.prepare<[string]>('DELETE FROM outbox WHERE msg_id = ?');
   const selectPeers = db.prepare<[], string>('SELECT peer FROM outbox GROUP BY peer ORDER BY MIN(order_seq)').pluck();
 
-  const saveOutgoing = db.transaction(
-    (message: Parameters<Store['saveOutgoing']>[0], envelope: string, nextAttemptAt: number | undefined) => {
-      const { inserted } = messages.insertMessage({ ...message, status: 'pending', receivedAt: null });
-      if (inserted) {
-        const at = now();
-        insert.run(message.id, message.peer, envelope, nextAttemptAt ?? at, at);
-      }
-      return { inserted };
-    },
-  );
+  const save = (message: Parameters<Store['saveOutgoing']>[0], envelope: string, nextAttemptAt: number | undefined): { inserted: boolean } => {
+    const { inserted } = messages.insertMessage({ ...message, status: 'pending', receivedAt: null });
+    if (inserted) {
+      const at = now();
+      insert.run(message.id, message.peer, envelope, nextAttemptAt ?? at, at);
+    }
+    return { inserted };
+  };
+  const saveAtomically = db.transaction(save);
 
   return {
     saveOutgoing(message, envelope, nextAttemptAt) {
-      return saveOutgoing(message, envelope, nextAttemptAt);
+      // Inside a caller's transaction (delivery's group commit) that transaction already makes the
+      // two inserts atomic; a nested one would be a SAVEPOINT per message, which doubled the save.
+      return db.inTransaction ? save(message, envelope, nextAttemptAt) : saveAtomically(message, envelope, nextAttemptAt);
     },
     outboxFor(peer) {
       return selectForPeer.all(peer).map(toEntry);
@@ -74,6 +78,9 @@ export function createOutboxQueries(
     },
     markAttempt(msgId, nextAttemptAt, error) {
       return attempt.run(nextAttemptAt, error ?? null, msgId).changes > 0;
+    },
+    setAttempts(msgId, attempts, nextAttemptAt) {
+      return setAttempts.run(attempts, nextAttemptAt, msgId).changes > 0;
     },
     removeFromOutbox(msgId) {
       return remove.run(msgId).changes > 0;

@@ -4,9 +4,13 @@
  * All calls are synchronous: better-sqlite3 is synchronous and SQLite calls here take microseconds.
  * Timestamps are integer milliseconds since the epoch.
  */
+import type { FileTransferStore } from './files';
+import type { HeldMessageStore } from './held';
 import type { ContactState, DeliveryPath, MessageStatus, Presence } from '../../shared/api';
 
 export type { ContactState, MessageStatus, Presence };
+export type { FileTransferRow, FileTransferStore, TransferDirection, TransferState } from './files';
+export type { HeldMessage, HeldMessageStore, HeldUsage, HoldOutcome } from './held';
 
 export type StoreErrorCode =
   /** The database was written by a newer Parley (its schema version is above ours). */
@@ -131,7 +135,7 @@ export interface Coordinator {
   lastSeen: number;
 }
 
-export interface Store {
+export interface Store extends FileTransferStore, HeldMessageStore {
   /** The file path, or ':memory:'. */
   readonly file: string;
   /** PRAGMA user_version after migrations: the schema version this store runs on. */
@@ -162,6 +166,8 @@ export interface Store {
   /** Duplicate id → { inserted: false } and the stored row is left unchanged (de-duplication). */
   insertMessage(message: NewMessage): { inserted: boolean };
   getMessage(id: string): StoredMessage | undefined;
+  /** Of `ids`, those of messages whose recipient is `recipient` (an ACK's check: reads ids only). */
+  idsSentTo(recipient: string, ids: readonly string[]): string[];
   /**
    * The newest `limit` messages of the conversation strictly before `before` (a timestamp, or a
    * cursor for exact paging), returned oldest → newest, ordered by (ts, sender, id).
@@ -183,6 +189,8 @@ export interface Store {
   outboxDue(now: number, limit: number): OutboxEntry[];
   /** Records a failed/unacknowledged attempt: attempts + 1, next attempt time, last error. */
   markAttempt(msgId: string, nextAttemptAt: number, error?: string): boolean;
+  /** Writes the attempt count and next attempt time kept in memory (delivery writes them behind). */
+  setAttempts(msgId: string, attempts: number, nextAttemptAt: number): boolean;
   removeFromOutbox(msgId: string): boolean;
   /** Peers with at least one queued message. */
   outboxPeers(): string[];

@@ -1,7 +1,7 @@
 import type { ContactState, MessageStatus, Presence, RoutePath } from './types';
 import { StoreError } from './types';
 
-export const MESSAGE_STATUSES = ['pending', 'sent', 'delivered', 'read', 'failed'] as const satisfies readonly MessageStatus[];
+export const MESSAGE_STATUSES = ['pending', 'sent', 'stored', 'delivered', 'read', 'failed'] as const satisfies readonly MessageStatus[];
 export const CONTACT_STATES = ['outgoing', 'incoming', 'accepted', 'declined'] as const satisfies readonly ContactState[];
 export const PRESENCES = ['online', 'chat-open', 'offline'] as const satisfies readonly Presence[];
 export const ROUTE_PATHS = ['direct', 'relay', 'coordinator', 'mailbox'] as const satisfies readonly RoutePath[];
@@ -21,14 +21,16 @@ export const readPresence = enumColumn(PRESENCES, 'contacts.presence');
 export const readRoutePath = enumColumn(ROUTE_PATHS, 'peer_routes.path');
 
 /**
- * Status may only move forward: pending < sent < delivered < read. 'failed' is reachable only
- * from pending/sent, and a failed message may still move on to sent/delivered/read when evidence
- * arrives (a late ACK). Nothing ever returns to 'pending'.
+ * Status may only move forward: pending < sent < stored < delivered < read. 'failed' is reachable
+ * only from pending/sent, and a failed message may still move on to sent/stored/delivered/read when
+ * evidence arrives (a late ACK). Nothing ever returns to 'pending'; a stored message that is sent
+ * again directly stays 'stored' until the recipient's ACK.
  */
 export const STATUS_PREDECESSORS: Readonly<Record<MessageStatus, readonly MessageStatus[]>> = {
   pending: [],
   sent: ['pending', 'failed'],
-  delivered: ['pending', 'sent', 'failed'],
-  read: ['pending', 'sent', 'delivered', 'failed'],
+  stored: ['pending', 'sent', 'failed'],
+  delivered: ['pending', 'sent', 'stored', 'failed'],
+  read: ['pending', 'sent', 'stored', 'delivered', 'failed'],
   failed: ['pending', 'sent'],
 };

@@ -7,16 +7,22 @@
  *   client → server  {id, call, args}
  *   server → client  {id, ok: true, result} | {id, ok: false, error: {code, message}}
  *   server → client  {event, payload}
+ * except for file-channel bytes, the one hot path, which travel as binary frames with a small
+ * header (src/shared/bridge-binary.ts): the call `mesh.report {kind:'file.data'}` from the client
+ * (answered by a JSON reply like any call) and the event `mesh.command {op:'file.data'}` from the
+ * server. Any other binary frame is refused (BINARY) and counted.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
-  API_EVENT_NAMES, parseApiCall,
+  API_EVENT_NAMES, describeUntrusted, parseApiCall,
   type ApiArgs, type ApiCall, type ApiEventName, type ApiEvents, type ApiResults,
 } from '../../shared/api';
-import { serveStatic } from './static';
+import { BRIDGE_COMMAND, BRIDGE_REPORT, decodeBridgeFrame, encodeBridgeFrame } from '../../shared/bridge-binary';
+import { SECURITY_HEADERS, serveStatic } from './static';
+import { isFileRoute, serveFileRoute } from './file-routes';
 
 /** The part of the lead's HostApi that web mode needs (structural, so any HostApi fits). */
 export interface ApiHost {
@@ -32,13 +38,15 @@ export interface WebServerOptions {
   rendererDir: string;
   /** Frames above this get an OVERSIZE error reply (default 128 KiB). */
   maxFrameBytes?: number;
+  /** Where files the page uploads for sending are kept (web mode: <profile>/outgoing); unset = no uploads. */
+  uploadDir?: string;
   /** Called for every rejected connection or frame, e.g. to log it. */
   onReject?: (code: WebRejectCode, reason: string) => void;
 }
 
 export type WebRejectCode =
   | 'UNAUTHORIZED' | 'BAD_ORIGIN' | 'BAD_HOST' | 'BAD_JSON' | 'SCHEMA' | 'OVERSIZE' | 'BINARY'
-  | 'UNKNOWN_CALL' | 'BAD_ARGS' | 'BUSY' | 'HOST_ERROR' | 'SLOW_CONSUMER' | 'PROTOCOL';
+  | 'UNKNOWN_CALL' | 'BAD_ARGS' | 'BUSY' | 'HOST_ERROR' | 'SLOW_CONSUMER' | 'PROTOCOL' | 'INTERNAL';
 
 export interface WebServerStats {
   connections: number;
@@ -84,11 +92,24 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     // insisting on our own Host header keeps such pages out.
     if (!allowedHosts().has(req.headers.host ?? '')) {
       reject('BAD_HOST', `host ${String(req.headers.host).slice(0, 80)}`);
-      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('Forbidden: open the URL printed by `parley web`.\n');
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS }).end('Forbidden: open the URL printed by `parley web`.\n');
+      return;
+    }
+    const reqUrl = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (isFileRoute(reqUrl.pathname)) {
+      if (!timingSafeEqual(sha256(reqUrl.searchParams.get('token') ?? ''), tokenDigest)) {
+        reject('UNAUTHORIZED', `file route ${reqUrl.pathname.slice(0, 48)} without the token`);
+        res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS }).end('Unauthorized\n');
+        return;
+      }
+      serveFileRoute(req, res, reqUrl, options.host, options.uploadDir, SECURITY_HEADERS).catch(() => {
+        if (!res.headersSent) res.writeHead(500, SECURITY_HEADERS).end();
+        else res.destroy();
+      });
       return;
     }
     serveStatic(options.rendererDir, req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500).end();
+      if (!res.headersSent) res.writeHead(500, SECURITY_HEADERS).end();
       else res.destroy();
     });
   });
@@ -127,42 +148,80 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     (ws as WebSocket & { _socket?: Socket })._socket?.setNoDelay(true);
     let inFlight = 0;
 
-    const send = (frame: unknown): void => {
+    /** One writer for text and binary frames: a page that stops reading is closed, not buffered for. */
+    const write = (data: string | Uint8Array): void => {
       if (ws.readyState !== ws.OPEN) return;
       if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
         reject('SLOW_CONSUMER', `${ws.bufferedAmount} bytes buffered`);
         ws.close(CLOSE_SLOW_CONSUMER, 'not reading fast enough');
         return;
       }
-      ws.send(JSON.stringify(frame));
+      ws.send(data, { binary: typeof data !== 'string' });
     };
+    const send = (frame: unknown): void => write(encodeFrame(frame));
+    const sendBytes = (bytes: Uint8Array): void => write(bytes);
     const fail = (id: WireId, code: WebRejectCode, message: string): void => {
       reject(code, message);
       send({ id, ok: false, error: { code, message } });
     };
 
     const unsubscribers = API_EVENT_NAMES.map((event) =>
-      options.host.on(event, (payload) => send({ event, payload })));
+      options.host.on(event, (payload) => {
+        const cmd = payload as ApiEvents['mesh.command'];
+        if (event === 'mesh.command' && cmd.op === 'file.data') {
+          sendBytes(encodeBridgeFrame({ kind: BRIDGE_COMMAND, id: 0, session: cmd.session, cid: cmd.cid, data: cmd.data }));
+        } else {
+          send({ event, payload });
+        }
+      }));
 
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (isBinary) return fail(null, 'BINARY', 'binary frames are not accepted; send JSON text');
-      const bytes = rawLength(data);
-      if (bytes > maxFrameBytes) return fail(null, 'OVERSIZE', `frame of ${bytes} bytes exceeds ${maxFrameBytes}`);
-      const frame = decodeFrame(rawToString(data));
-      if (!frame.ok) return fail(frame.id, frame.code, frame.message);
+    /** Handles one frame; returns the id it was for, once known, so a failure can name it. */
+    const onFrame = (data: RawData, isBinary: boolean, answered: { id: WireId; done: boolean }): void => {
+      const answer = (code: WebRejectCode, message: string): void => {
+        answered.done = true;
+        fail(answered.id, code, message);
+      };
+      let frame: DecodedFrame;
+      if (isBinary) {
+        // Only file-channel bytes travel binary; the decoder checks the header and the size cap.
+        const bin = decodeBridgeFrame(rawBytes(data), BRIDGE_REPORT);
+        if (!bin.ok) return answer('BINARY', bin.reason);
+        frame = { ok: true, id: bin.id, call: 'mesh.report', args: { kind: 'file.data', session: bin.session, cid: bin.cid, data: bin.data } };
+      } else {
+        const bytes = rawLength(data);
+        if (bytes > maxFrameBytes) return answer('OVERSIZE', `frame of ${bytes} bytes exceeds ${maxFrameBytes}`);
+        frame = decodeFrame(rawToString(data));
+      }
+      answered.id = frame.id;
+      if (!frame.ok) return answer(frame.code, frame.message);
       const parsed = parseApiCall(frame.call, frame.args);
-      if (!parsed.ok) return fail(frame.id, parsed.code, parsed.message);
-      if (inFlight >= MAX_IN_FLIGHT_PER_CONNECTION) return fail(frame.id, 'BUSY', `more than ${MAX_IN_FLIGHT_PER_CONNECTION} calls in flight; wait for replies`);
+      if (!parsed.ok) return answer(parsed.code, parsed.message);
+      if (inFlight >= MAX_IN_FLIGHT_PER_CONNECTION) return answer('BUSY', `more than ${MAX_IN_FLIGHT_PER_CONNECTION} calls in flight; wait for replies`);
+      answered.done = true;
       inFlight++;
       stats.calls++;
-      options.host.handle(parsed.call, parsed.args).then(
+      Promise.resolve().then(() => options.host.handle(parsed.call, parsed.args)).then(
         (result) => send({ id: frame.id, ok: true, result }),
         (err: unknown) => {
           const { code, message } = describeHostError(err);
           reject('HOST_ERROR', message);
           send({ id: frame.id, ok: false, error: { code, message } });
         },
-      ).finally(() => { inFlight--; });
+      ).catch((err: unknown) => {
+        reject('INTERNAL', `reply failed: ${describeHostError(err).message}`);
+      }).finally(() => { inFlight--; });
+    };
+
+    // Total: no frame, however odd, may throw out of here (an uncaught exception would end web
+    // mode and the embedded broker it hosts). Each frame gets exactly one reply.
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      const answered: { id: WireId; done: boolean } = { id: null, done: false };
+      try {
+        onFrame(data, isBinary, answered);
+      } catch (err) {
+        if (!answered.done) fail(answered.id, 'INTERNAL', `the frame could not be handled: ${describeHostError(err).message.slice(0, 200)}`);
+        else reject('INTERNAL', describeHostError(err).message.slice(0, 200));
+      }
     });
     // ws reports frames it refuses to even read (over the hard limit, bad UTF-8, bad opcode) here
     // and closes the connection itself.
@@ -228,12 +287,27 @@ function describeHostError(err: unknown): { code: string; message: string } {
     const code = (err as Error & { code?: unknown }).code;
     return { code: typeof code === 'string' && code ? code : 'HOST_ERROR', message: err.message || 'the host failed without a message' };
   }
-  return { code: 'HOST_ERROR', message: String(err) };
+  return { code: 'HOST_ERROR', message: describeUntrusted(err) };
+}
+
+/** Results come from trusted code, but a value JSON cannot carry must not take the server down. */
+function encodeFrame(frame: unknown): string {
+  try {
+    return JSON.stringify(frame);
+  } catch (err) {
+    const id = typeof frame === 'object' && frame !== null && 'id' in frame ? (frame as { id: unknown }).id : null;
+    return JSON.stringify({ id: typeof id === 'string' || typeof id === 'number' ? id : null, ok: false, error: { code: 'INTERNAL', message: `the reply could not be encoded: ${(err as Error).message}` } });
+  }
 }
 
 function rawLength(data: RawData): number {
   if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
   return data instanceof ArrayBuffer ? data.byteLength : data.length;
+}
+
+function rawBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 }
 
 function rawToString(data: RawData): string {

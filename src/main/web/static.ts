@@ -1,5 +1,5 @@
 /** Serves the built renderer directory: GET/HEAD only, no directory listing, no path escape. */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -29,7 +29,8 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const SECURITY_HEADERS = {
+/** Sent with every HTTP response web mode makes, errors included. */
+export const SECURITY_HEADERS = {
   'content-security-policy': CONTENT_SECURITY_POLICY,
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -60,8 +61,16 @@ export async function serveStatic(rootDir: string, req: IncomingMessage, res: Se
     res.writeHead(404, SECURITY_HEADERS).end();
     return;
   }
-  const info = await stat(file).catch(() => null);
-  if (!info?.isFile()) {
+  // A symlink inside the folder may point anywhere: what is served is the real file, and only if
+  // it, too, lives under the real renderer folder.
+  const realRoot = await realpath(root).catch(() => root);
+  const realFile = await realpath(file).catch(() => null);
+  if (realFile !== null && !realFile.startsWith(realRoot + sep)) {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS }).end('Not found\n');
+    return;
+  }
+  const info = realFile === null ? null : await stat(realFile).catch(() => null);
+  if (!info?.isFile() || realFile === null) {
     if (relative === 'index.html') {
       res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS })
         .end(`The UI is not built yet (no ${file}). Run \`npm run build:renderer\`, then reload.\n`);
@@ -70,7 +79,7 @@ export async function serveStatic(rootDir: string, req: IncomingMessage, res: Se
     }
     return;
   }
-  const body = await readFile(file);
+  const body = await readFile(realFile);
   res.writeHead(200, {
     'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
     'content-length': body.length,

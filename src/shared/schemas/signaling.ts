@@ -36,6 +36,8 @@ export const mqttSignalingSchemas = {
   chatPresence: z.strictObject({ open: z.boolean() }),
   presence: z.strictObject({ status: z.enum(['online', 'offline']) }),
   heartbeat: z.strictObject({}),
+  /** "new mail": the sender deposited messages in the recipient's inbox on the mailbox cluster */
+  mailbox: z.strictObject({}),
 } as const;
 
 export const wsSignalingSchemas = {

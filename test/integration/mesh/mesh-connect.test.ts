@@ -30,7 +30,10 @@ describe('mesh: connecting', () => {
     // CONNECTING may be skipped when the channel opens before the answer's promise settles (busy machine).
     expect(a.states.map((s) => s.state).filter((s) => s !== 'CONNECTING')).toEqual(['SIGNALING', 'CONNECTED']);
     expect(b.states.at(-1)).toEqual({ userId: ALICE, state: 'CONNECTED', attempt: 0 });
-    expect(a.mesh.peers()).toEqual([{ userId: BOB, state: 'CONNECTED', attempt: 0 }]);
+    // the pair in use is read from getStats() at open (in one process: host candidates)
+    const listed = a.mesh.peers();
+    expect(listed).toMatchObject([{ userId: BOB, state: 'CONNECTED', attempt: 0 }]);
+    if (listed[0]?.candidatePair) expect(listed[0].candidatePair).toMatchObject({ local: { type: 'host', protocol: 'udp' }, remote: { protocol: 'udp' } });
     expect(livePeerConnections(a.pcs)).toBe(1);
     expect(livePeerConnections(b.pcs)).toBe(1);
     expect(a.inbandChannels() + b.inbandChannels()).toBe(0);

@@ -21,6 +21,7 @@ export function createFakeElectron() {
   const rendererListeners = new Map<string, Handler>();
   const invoked: Array<{ channel: string; args: unknown[] }> = [];
   let invokeReply: unknown = { ok: true, result: null };
+  let openPathError = '';
   let userData = '/default/user-data';
 
   class BrowserWindow {
@@ -68,7 +69,11 @@ export function createFakeElectron() {
     },
     BrowserWindow: TrackedWindow,
     dialog: { showErrorBox: (title: string, body: string) => { log.push(`error:${title}:${body}`); } },
-    shell: { openExternal: async (url: string) => { log.push(`openExternal:${url}`); } },
+    shell: {
+      openExternal: async (url: string) => { log.push(`openExternal:${url}`); },
+      openPath: async (path: string) => { log.push(`openPath:${path}`); return openPathError; },
+      showItemInFolder: (path: string) => { log.push(`showItemInFolder:${path}`); },
+    },
     session: {
       defaultSession: {
         webRequest: { onHeadersReceived: () => { log.push('csp-header'); } },
@@ -103,6 +108,8 @@ export function createFakeElectron() {
     rendererListeners,
     invoked,
     setInvokeReply: (reply: unknown) => { invokeReply = reply; },
+    /** What shell.openPath answers ('' = opened). */
+    setOpenPathError: (error: string) => { openPathError = error; },
   };
 }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TypedEmitter } from '../../../src/renderer/mesh/emitter';
+import { ArgsEmitter } from '../../../src/shared/typed-emitter';
 import { MAX_FRAME_BYTES, fitsFrame, utf8ByteLength } from '../../../src/renderer/mesh/frame';
 import { candidateUfrag, parseSignal, sdpOrigin } from '../../../src/renderer/mesh/signals';
 
@@ -26,6 +26,17 @@ describe('mesh signal parsing', () => {
     }));
   });
 
+  it('a kind whose toString is missing, not a function or throwing is refused, not thrown on', () => {
+    const hostile: unknown[] = [
+      { toString: false }, Object.create(null), { toString() { throw new Error('boom'); } }, [{ toString: 1 }], Symbol('k'), () => 0, 10n,
+    ];
+    for (const kind of hostile) {
+      const r = parseSignal(kind, {});
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.reason).toBe('unknown-kind');
+    }
+  });
+
   it('accepts well-formed payloads and keeps only known candidate fields', () => {
     const offer = parseSignal('offer', { sdp: { type: 'offer', sdp: 'v=0' } });
     expect(offer).toEqual({ ok: true, signal: { kind: 'offer', description: { type: 'offer', sdp: 'v=0' } } });
@@ -46,7 +57,7 @@ describe('mesh signal parsing', () => {
 describe('mesh emitter', () => {
   it('delivers to every listener, isolates a throwing one, and unsubscribes', () => {
     const errors: unknown[] = [];
-    const e = new TypedEmitter<{ x: [number] }>((err) => errors.push(err));
+    const e = new ArgsEmitter<{ x: [number] }>((err) => errors.push(err));
     const got: number[] = [];
     e.on('x', () => {
       throw new Error('bad');

@@ -112,6 +112,74 @@ describe('migrations step by step', () => {
       expect(after.map((r) => r.reply_to)).toEqual([null, null]);
       expect(db.prepare('SELECT msg_id FROM outbox').pluck().all()).toEqual(['m1']);
     },
+    3: (db) => {
+      migrate(db, { upTo: 2 });
+      db.prepare("INSERT INTO messages (id, peer, sender, recipient, text, ts, status, seq) VALUES ('m1', 'bob', 'alice', 'bob', 'hi', 1, 'sent', 1)").run();
+      const before = db.prepare('SELECT * FROM messages').all();
+      migrate(db, { upTo: 3 });
+      expect(userVersion(db)).toBe(3);
+      expect(db.prepare('SELECT * FROM messages').all()).toEqual(before);
+      expect(columnsOf(db, 'file_transfers')).toEqual([
+        'id', 'peer', 'direction', 'name', 'mime', 'size', 'sha256', 'chunk_size', 'chunks_sha256', 'chunk_hashes', 'state',
+        'verified', 'bytes', 'source_path', 'source_mtime', 'path', 'reason', 'created_at', 'updated_at',
+      ]);
+      const insert = (state: string, direction = 'in') => db.prepare(
+        `INSERT INTO file_transfers (id, peer, direction, name, size, sha256, chunk_size, chunks_sha256, state, created_at, updated_at)
+         VALUES ('f', 'bob', ?, 'a.txt', 1, 'x', 65536, 'y', ?, 1, 1)`,
+      ).run(direction, state);
+      expect(() => insert('bogus')).toThrow(/CHECK/);
+      expect(() => insert('offered', 'sideways')).toThrow(/CHECK/);
+      insert('offered');
+      expect(db.prepare('SELECT state FROM file_transfers').pluck().all()).toEqual(['offered']);
+    },
+    4: (db) => {
+      migrate(db, { upTo: 3 });
+      const insert = db.prepare(
+        'INSERT INTO messages (id, peer, sender, recipient, text, ts, status, received_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      insert.run('m1', 'bob', 'alice', 'bob', 'hello', 1000, 'sent', null, 1);
+      insert.run('m2', 'bob', 'bob', 'alice', 'hi back', 2000, 'read', 2100, 2);
+      db.prepare("INSERT INTO outbox (msg_id, peer, envelope, next_attempt_at, created_at) VALUES ('m1', 'bob', '{}', 5, 5)").run();
+      expect(() => db.prepare("UPDATE messages SET status = 'stored' WHERE id = 'm1'").run()).toThrow(/CHECK/);
+      const before = db.prepare('SELECT * FROM messages ORDER BY seq').all();
+      migrate(db, { upTo: 4 });
+      expect(userVersion(db)).toBe(4);
+      expect(db.prepare('SELECT * FROM messages ORDER BY seq').all()).toEqual(before);
+      // the outbox row (ON DELETE CASCADE from messages) survived: the table was not rebuilt
+      expect(db.prepare('SELECT msg_id FROM outbox').pluck().all()).toEqual(['m1']);
+      db.prepare("UPDATE messages SET status = 'stored' WHERE id = 'm1'").run();
+      expect(() => db.prepare("UPDATE messages SET status = 'bogus' WHERE id = 'm1'").run()).toThrow(/CHECK/);
+    },
+    5: (db) => {
+      migrate(db, { upTo: 4 });
+      db.prepare("INSERT INTO messages (id, peer, sender, recipient, text, ts, status, seq) VALUES ('m1', 'bob', 'alice', 'bob', 'hi', 1, 'stored', 1)").run();
+      db.prepare("INSERT INTO outbox (msg_id, peer, envelope, next_attempt_at, created_at) VALUES ('m1', 'bob', '{}', 5, 5)").run();
+      const before = db.prepare('SELECT * FROM messages').all();
+      migrate(db, { upTo: 5 });
+      expect(userVersion(db)).toBe(5);
+      expect(db.prepare('SELECT * FROM messages').all()).toEqual(before);
+      expect(db.prepare('SELECT msg_id FROM outbox').pluck().all()).toEqual(['m1']);
+      expect(columnsOf(db, 'held_messages')).toEqual(['seq', 'msg_id', 'depositor', 'recipient', 'sealed', 'bytes', 'expires_at', 'received_at']);
+      const insert = db.prepare('INSERT INTO held_messages (msg_id, depositor, recipient, sealed, bytes, expires_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      insert.run('x', 'alice', 'carol', 'c2VhbGVk', 8, 10, 1);
+      // one copy per (recipient, msg_id), whoever deposits it
+      expect(() => insert.run('x', 'mallory', 'carol', 'b3RoZXI=', 8, 10, 1)).toThrow(/UNIQUE/);
+      insert.run('x', 'alice', 'dave', 'c2VhbGVk', 8, 10, 1);
+      expect(() => insert.run('y', 'alice', 'carol', 's', 0, 10, 1)).toThrow(/CHECK/);
+      expect(() => insert.run('z', 'alice', 'carol', 's', 1, 'tomorrow', 1)).toThrow(/cannot store TEXT value in INTEGER column/);
+      expect(db.prepare('SELECT recipient FROM held_messages ORDER BY seq').pluck().all()).toEqual(['carol', 'dave']);
+    },
+    6: (db) => {
+      migrate(db, { upTo: 5 });
+      db.prepare(`INSERT INTO file_transfers (id, peer, direction, name, size, sha256, chunk_size, chunks_sha256, state, created_at, updated_at)
+        VALUES ('f1', 'bob', 'in', 'a.png', 3, 'h', 65536, 'c', 'offered', 1, 1)`).run();
+      const before = db.prepare('SELECT * FROM file_transfers').get() as Record<string, unknown>;
+      migrate(db, { upTo: 6 });
+      expect(userVersion(db)).toBe(6);
+      expect(db.prepare('SELECT * FROM file_transfers').get()).toEqual({ ...before, thumb: null });
+      db.prepare("UPDATE file_transfers SET thumb = x'89504e47' WHERE id = 'f1'").run();
+      expect(db.prepare('SELECT thumb FROM file_transfers').pluck().get()).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+    },
   };
 
   it('has a step-by-step test for every migration', () => {

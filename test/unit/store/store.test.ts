@@ -152,13 +152,15 @@ describe('messages', () => {
   });
 
   describe('status only moves forward', () => {
-    const RANK: Record<MessageStatus, number> = { pending: 0, sent: 1, delivered: 2, read: 3, failed: -1 };
+    const RANK: Record<MessageStatus, number> = { pending: 0, sent: 1, stored: 2, delivered: 3, read: 4, failed: -1 };
     const cases: [MessageStatus, MessageStatus, boolean][] = [
       ['pending', 'sent', true], ['pending', 'delivered', true], ['pending', 'read', true], ['pending', 'failed', true],
       ['sent', 'pending', false], ['sent', 'sent', false], ['sent', 'delivered', true], ['sent', 'failed', true],
       ['delivered', 'sent', false], ['delivered', 'pending', false], ['delivered', 'failed', false], ['delivered', 'read', true],
       ['read', 'delivered', false], ['read', 'failed', false], ['read', 'read', false],
       ['failed', 'pending', false], ['failed', 'sent', true], ['failed', 'delivered', true], ['failed', 'failed', false],
+      ['pending', 'stored', true], ['sent', 'stored', true], ['stored', 'sent', false], ['stored', 'pending', false],
+      ['stored', 'failed', false], ['stored', 'delivered', true], ['delivered', 'stored', false], ['failed', 'stored', true],
     ];
     for (const [from, to, changes] of cases) {
       it(`${from} → ${to}: ${changes ? 'changes' : 'refused'}`, () => {
@@ -173,7 +175,7 @@ describe('messages', () => {
     });
 
     it('any sequence of updates never lowers the delivery rank (property)', () => {
-      const statuses: MessageStatus[] = ['pending', 'sent', 'delivered', 'read', 'failed'];
+      const statuses: MessageStatus[] = ['pending', 'sent', 'stored', 'delivered', 'read', 'failed'];
       fc.assert(
         fc.property(fc.array(fc.constantFrom(...statuses), { maxLength: 12 }), (updates) => {
           const s = openStore(':memory:');
@@ -244,6 +246,37 @@ describe('outbox', () => {
     expect(store.outboxPeers()).toEqual([BOB]);
     expect(store.getMessage('c1')?.status).toBe('pending'); // the message itself stays
     expect(store.markAttempt('c1', 1)).toBe(false);
+  });
+
+  it('inside a group commit a failing save rolls back with the whole transaction', () => {
+    expect(() => store.transaction(() => {
+      store.saveOutgoing(out('g1', 1), 'e');
+      store.saveOutgoing(out('g2', 2), null as unknown as string);
+    })).toThrow(/NOT NULL/);
+    expect(store.getMessage('g1')).toBeUndefined();
+    expect(store.getMessage('g2')).toBeUndefined();
+    expect(store.outboxFor(BOB)).toEqual([]);
+  });
+
+  it('setAttempts writes the count and time delivery kept in memory, never lowering the count', () => {
+    store.saveOutgoing(out('b1', 30), 'e');
+    expect(store.setAttempts('b1', 3, 7_000)).toBe(true);
+    expect(store.outboxFor(BOB)[0]).toMatchObject({ attempts: 3, nextAttemptAt: 7_000 });
+    expect(store.markAttempt('b1', 8_000)).toBe(true);
+    expect(store.setAttempts('b1', 2, 9_000)).toBe(true);
+    expect(store.outboxFor(BOB)[0]).toMatchObject({ attempts: 4, nextAttemptAt: 9_000 });
+    expect(store.setAttempts('nope', 1, 1)).toBe(false);
+  });
+
+  it('idsSentTo answers an ACK with the ids of messages sent to that recipient only', () => {
+    store.saveOutgoing(out('b1', 1), 'e');
+    store.saveOutgoing(out('b2', 2), 'e');
+    store.saveOutgoing(out('c1', 3, CAROL), 'e');
+    store.insertMessage(msg('in1', 4, { peer: BOB, sender: BOB, recipient: ALICE }));
+    expect(store.idsSentTo(BOB, ['b2', 'c1', 'missing', 'in1', 'b1']).sort()).toEqual(['b1', 'b2']);
+    expect(store.idsSentTo(CAROL, ['b1', 'c1'])).toEqual(['c1']);
+    expect(store.idsSentTo(BOB, [])).toEqual([]);
+    expect(store.idsSentTo(BOB, ["x') OR 1=1 --", '"', '\\'])).toEqual([]);
   });
 
   it('order_seq is never reused after the newest entry is removed', () => {

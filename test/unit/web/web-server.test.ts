@@ -2,7 +2,7 @@
  * Hostile and normal traffic against the web-mode server: real HTTP and WebSocket sockets on
  * loopback, a fake host behind them.
  */
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,8 @@ import WebSocket from 'ws';
 import fc from 'fast-check';
 import { CLOSE_BAD_ORIGIN, CLOSE_UNAUTHORIZED, startWebServer, type WebServer } from '../../../src/main/web/server';
 import { FAKE_USER_ID, FakeHost } from './fake-host';
+import { BRIDGE_COMMAND, BRIDGE_REPORT, decodeBridgeFrame, encodeBridgeFrame } from '../../../src/shared/bridge-binary';
+import { MAX_FILE_BRIDGE_BYTES } from '../../../src/shared/api';
 
 let host: FakeHost;
 let server: WebServer;
@@ -172,6 +174,64 @@ describe('web server: frames', () => {
     expect(reply).toMatchObject({ ok: false, error: { code: 'BINARY' } });
   });
 
+  it('takes file-channel bytes from a binary frame as mesh.report file.data and answers in JSON', async () => {
+    const ws = await authed();
+    const data = Uint8Array.from({ length: MAX_FILE_BRIDGE_BYTES }, (_, i) => (i * 7) % 256);
+    const frame = encodeBridgeFrame({ kind: BRIDGE_REPORT, id: 77, session: 'a'.repeat(32), cid: 'h12', data });
+    expect(await roundTrip(ws, Buffer.from(frame), true)).toEqual({ id: 77, ok: true, result: { ok: true } });
+    expect(host.calls).toHaveLength(1);
+    const call = host.calls[0]! as { call: string; args: { kind: string; session: string; cid: string; data: Uint8Array } };
+    expect(call.call).toBe('mesh.report');
+    expect(call.args).toMatchObject({ kind: 'file.data', session: 'a'.repeat(32), cid: 'h12' });
+    expect(Buffer.from(call.args.data).equals(Buffer.from(data))).toBe(true);
+  });
+
+  it('sends mesh.command file.data as a binary frame, everything else as JSON text', async () => {
+    const ws = await authed();
+    const data = Uint8Array.from({ length: 1000 }, (_, i) => i % 256);
+    const got = new Promise<{ bytes: Buffer; isBinary: boolean }>((resolve) => ws.once('message', (d: Buffer, isBinary: boolean) => resolve({ bytes: d, isBinary })));
+    host.emit('mesh.command', { session: 'b'.repeat(32), op: 'file.data', cid: 'r3', data });
+    const { bytes, isBinary } = await got;
+    expect(isBinary).toBe(true);
+    const decoded = decodeBridgeFrame(new Uint8Array(bytes), BRIDGE_COMMAND);
+    expect(decoded).toMatchObject({ ok: true, session: 'b'.repeat(32), cid: 'r3' });
+    expect(decoded.ok && Buffer.from(decoded.data).equals(Buffer.from(data))).toBe(true);
+    const text = nextFrame(ws);
+    host.emit('mesh.command', { session: 'b'.repeat(32), op: 'file.close', cid: 'r3' });
+    expect(await text).toEqual({ event: 'mesh.command', payload: { session: 'b'.repeat(32), op: 'file.close', cid: 'r3' } });
+  });
+
+  it('refuses malformed binary frames and file bytes as JSON text, counts each, and keeps serving', async () => {
+    const ws = await authed();
+    const good = encodeBridgeFrame({ kind: BRIDGE_REPORT, id: 1, session: 'a'.repeat(32), cid: 'h1', data: new Uint8Array(8) });
+    const patched = (at: number, value: number): Buffer => {
+      const b = Buffer.from(good);
+      b[at] = value;
+      return b;
+    };
+    const bad: Buffer[] = [
+      Buffer.alloc(0),
+      Buffer.from(good.subarray(0, 20)), // shorter than its header
+      patched(0, BRIDGE_COMMAND), // an event's kind, from the client
+      patched(0, 0x7f), // unknown kind
+      patched(7, 'G'.charCodeAt(0)), // session not hex
+      patched(37, 0), // channel id length 0
+      patched(37, 200), // channel id length past the frame
+      patched(38, 'x'.charCodeAt(0)), // channel id neither h nor r
+      Buffer.concat([Buffer.from(good.subarray(0, 41)), Buffer.alloc(MAX_FILE_BRIDGE_BYTES + 1)]), // data over the cap
+    ];
+    for (const [i, frame] of bad.entries()) {
+      const reply = await roundTrip(ws, frame, true);
+      expect(reply, `case ${i}`).toMatchObject({ ok: false, error: { code: 'BINARY' } });
+    }
+    expect(server.stats().rejected.BINARY).toBe(bad.length);
+    // The old JSON form of the same report (base64 text) is no longer a way in.
+    const asText = await roundTrip(ws, JSON.stringify({ id: 3, call: 'mesh.report', args: { kind: 'file.data', session: 'a'.repeat(32), cid: 'h1', data: 'AAAA' } }));
+    expect(asText).toMatchObject({ id: 3, ok: false, error: { code: 'BAD_ARGS' } });
+    expect(host.calls).toHaveLength(0);
+    expect(await roundTrip(ws, Buffer.from(good), true)).toEqual({ id: 1, ok: true, result: { ok: true } });
+  });
+
   it('rejects an unknown call with UNKNOWN_CALL, echoing the id', async () => {
     const ws = await authed();
     for (const call of ['shell.exec', '__proto__', 'constructor', 'toString', 42]) {
@@ -228,7 +288,7 @@ describe('web server: property', () => {
   it('answers any JSON value, and any {id, call, args} shape, with exactly one typed reply', async () => {
     const ws = await authed();
     const known = new Set(['BAD_JSON', 'SCHEMA', 'UNKNOWN_CALL', 'BAD_ARGS', 'NOT_IMPLEMENTED', 'OVERSIZE']);
-    const callNames = fc.oneof(fc.constantFrom('whoami', 'messages.send', 'contacts.add', 'settings.update', 'status'), fc.string());
+    const callNames = fc.oneof(fc.constantFrom('whoami', 'messages.send', 'contacts.add', 'settings.update', 'status'), fc.string(), fc.jsonValue(), fc.constant({ toString: 0 }));
     const frames = fc.oneof(
       fc.jsonValue().map((v) => JSON.stringify(v)),
       fc.record({ id: fc.oneof(fc.integer(), fc.string({ minLength: 1, maxLength: 64 })), call: callNames, args: fc.jsonValue() }).map((v) => JSON.stringify(v)),
@@ -279,5 +339,32 @@ describe('web server: static files', () => {
     const res = await httpGet('/', 'attacker.example');
     expect(res.status).toBe(403);
     expect(server.stats().rejected.BAD_HOST).toBe(1);
+  });
+
+  it('sends the same security headers with the 403 for a foreign Host as with a page', async () => {
+    const page = await httpGet('/', `127.0.0.1:${server.port}`);
+    const refused = await httpGet('/', 'attacker.example');
+    expect(refused.status).toBe(403);
+    for (const name of ['content-security-policy', 'x-content-type-options', 'referrer-policy', 'cross-origin-opener-policy', 'x-frame-options']) {
+      expect(page.headers[name], name).toBeDefined();
+      expect(refused.headers[name], name).toBe(page.headers[name]);
+    }
+  });
+
+  it('does not follow symlinks out of the renderer directory', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'parley-web-outside-'));
+    writeFileSync(join(outside, 'private.txt'), 'secret key material');
+    symlinkSync(join(outside, 'private.txt'), join(rendererDir, 'leak.txt'));
+    symlinkSync(outside, join(rendererDir, 'assets', 'dir'));
+    symlinkSync('/etc/passwd', join(rendererDir, 'passwd.js'));
+    for (const path of ['/leak.txt', '/assets/dir/private.txt', '/passwd.js']) {
+      const res = await httpGet(path, `127.0.0.1:${server.port}`);
+      expect(res.status, path).toBe(404);
+      expect(res.body, path).not.toContain('secret');
+      expect(res.body, path).not.toContain('root:');
+    }
+    // A symlink that stays inside the folder is still served.
+    symlinkSync(join(rendererDir, 'assets', 'app.js'), join(rendererDir, 'alias.js'));
+    expect((await httpGet('/alias.js', `127.0.0.1:${server.port}`)).body).toBe('console.log(1)');
   });
 });
