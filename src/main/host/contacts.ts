@@ -21,15 +21,28 @@ export interface ContactsDeps {
   blocklist: Blocklist;
   /** A request was dropped: counted in stats under contactRequest:CODE. */
   onRefused: (code: RejectCode, reason: string) => void;
+  now?: () => number;
 }
+
+/**
+ * An unanswered request is repeated this long after each send (then every minute): the first
+ * send can be lost when the recipient's subscription is not yet in place at the broker, and the
+ * recipient treats a repeat as the same request, so repeating costs one small frame.
+ */
+export const REQUEST_RESEND_AFTER_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 32_000] as const;
+export const REQUEST_RESEND_EVERY_MS = 60_000;
 
 export class Contacts {
   /** Accepted userIds, asked for on every received frame; rebuilt whenever a contact changes. */
   private acceptedCache: Set<string> | null = null;
+  /** Outgoing requests awaiting an answer: how many repeats so far and when the next is due. */
+  private readonly resends = new Map<string, { repeats: number; dueAt: number }>();
+  private readonly now: () => number;
 
   constructor(private readonly deps: ContactsDeps) {
     const onChanged = deps.onChanged;
     this.deps = { ...deps, onChanged: () => { this.acceptedCache = null; onChanged(); } };
+    this.now = deps.now ?? Date.now;
   }
 
   isAccepted(userId: string): boolean {
@@ -52,18 +65,33 @@ export class Contacts {
       this.deps.store.upsertContact({ userId, name: name ?? existing?.name ?? shortName(userId), state: 'outgoing' });
       this.deps.onChanged();
     }
-    this.deps.sendSignal(userId, 'contactRequest', { name: this.deps.selfName(), deviceId: this.deps.deviceId });
+    this.sendRequest(userId, 0);
   }
 
   /**
    * A request published before the recipient's first session existed is lost by the broker, so
-   * unanswered requests are repeated (on every reconnect and periodically); the recipient treats
-   * a repeat as the same request.
+   * every unanswered request is sent again on (re)connect, and its repeats start over.
    */
   resendOutgoing(): void {
     for (const c of this.deps.store.listContacts()) {
-      if (c.state === 'outgoing') this.deps.sendSignal(c.userId, 'contactRequest', { name: this.deps.selfName(), deviceId: this.deps.deviceId });
+      if (c.state === 'outgoing') this.sendRequest(c.userId, 0);
     }
+  }
+
+  /** Repeats the unanswered requests that are due (see REQUEST_RESEND_AFTER_MS); call every second or so. */
+  resendDue(): void {
+    const now = this.now();
+    for (const [userId, { repeats, dueAt }] of this.resends) {
+      if (dueAt > now) continue;
+      if (this.deps.store.getContact(userId)?.state !== 'outgoing') this.resends.delete(userId);
+      else this.sendRequest(userId, repeats + 1);
+    }
+  }
+
+  private sendRequest(userId: string, repeats: number): void {
+    const wait = REQUEST_RESEND_AFTER_MS[repeats] ?? REQUEST_RESEND_EVERY_MS;
+    this.resends.set(userId, { repeats, dueAt: this.now() + wait });
+    this.deps.sendSignal(userId, 'contactRequest', { name: this.deps.selfName(), deviceId: this.deps.deviceId });
   }
 
   respond(userId: string, accept: boolean): void {

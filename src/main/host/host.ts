@@ -127,7 +127,7 @@ export const DEFAULT_BROKER_URL = EMBEDDED_BROKER_URL;
 export const NO_BROKER = 'none';
 export const DEFAULT_NETWORK_ID = 'parley';
 const SETTINGS_KEY = 'settings';
-const CONTACT_REQUEST_RESEND_MS = 60_000;
+const CONTACT_REQUEST_TICK_MS = 1_000;
 const CONTACT_FLOOD_NOTICE_MS = 60_000;
 
 export async function startHost(opts: HostOptions): Promise<HostApi> {
@@ -493,7 +493,7 @@ class Host implements HostApi {
     this.relayServer.start();
     this.relayClient.start();
     this.registry?.start();
-    this.requestTimer = setInterval(() => this.contacts.resendOutgoing(), CONTACT_REQUEST_RESEND_MS);
+    this.requestTimer = setInterval(() => this.contacts.resendDue(), CONTACT_REQUEST_TICK_MS);
     this.requestTimer.unref?.();
     for (const userId of this.contacts.accepted()) this.mesh.connect(userId);
     // After startHost returns, so whoever started us has subscribed.
