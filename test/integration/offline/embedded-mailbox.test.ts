@@ -1,21 +1,11 @@
 // No setup: with the embedded broker (no --broker, no --mailbox) the background `parley server`
 // also runs the one-node mailbox, so Alice's deposits outlive her and reach Carol, who starts
 // after Alice quit. Ports and folder are this run's own (PARLEY_EMBEDDED_*).
-import { mkdtempSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readEmbeddedInfo } from '../../../src/server/embedded/proof';
 import { befriend, eventually, HeadlessPeer, messagesWith, tempProfile } from '../../helpers/headless-peer';
+import { embeddedEnv } from '../../helpers/embedded-env';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const pids: number[] = [];
 const peers: HeadlessPeer[] = [];
@@ -32,15 +22,7 @@ afterAll(async () => {
 
 describe('embedded mailbox (zero setup)', () => {
   it('the background server holds Alice\'s deposits after she quits; Carol gets them once', async () => {
-    const env = {
-      PARLEY_EMBEDDED_MQTT_PORT: String(await freePort()),
-      PARLEY_EMBEDDED_MQTT_WS_PORT: String(await freePort()),
-      PARLEY_EMBEDDED_MAILBOX_PORT: String(await freePort()),
-      PARLEY_EMBEDDED_SIGNAL_PORT: String(await freePort()),
-      PARLEY_EMBEDDED_REGISTRY_PORT: String(await freePort()),
-      PARLEY_EMBEDDED_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-embedded-')),
-      PARLEY_EMBEDDED_IDLE_MS: '120000',
-    };
+    const env = await embeddedEnv(120_000);
     const start = async (profile: string, name: string): Promise<HeadlessPeer> => {
       const p = await HeadlessPeer.start({ profile, name, env });
       peers.push(p);

@@ -6,7 +6,6 @@
  * is left alone.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -15,14 +14,8 @@ import { MailboxClient } from '../../../src/server/mailbox/client';
 import { MailboxNode } from '../../../src/server/mailbox/node';
 import { legacyMailboxDir, MIGRATION_MARKER } from '../../../src/server/embedded/migrate-mailbox';
 import { startServerProcess, type ServerProcess } from '../../helpers/parley-server';
+import { freePort } from '../../helpers/ports';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** A pid that is certainly not running any more. */
 function deadPid(): number {

@@ -4,21 +4,12 @@
  * starter with SIGKILL leaves the others signaling; a third instance started afterwards chats with
  * them. Once nobody uses it the server stops itself. Something else on the port is refused.
  */
-import { mkdtempSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readEmbeddedInfo } from '../../../src/server/embedded/proof';
 import { HeadlessPeer, befriend, eventually, tempProfile } from '../../helpers/headless-peer';
+import { embeddedEnv } from '../../helpers/embedded-env';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function alive(pid: number): boolean {
   try {
@@ -29,18 +20,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function embeddedEnv(idleMs: number): Promise<NodeJS.ProcessEnv & { PARLEY_EMBEDDED_DATA_DIR: string }> {
-  return {
-    PARLEY_EMBEDDED_MQTT_PORT: String(await freePort()),
-    PARLEY_EMBEDDED_MQTT_WS_PORT: String(await freePort()),
-    PARLEY_EMBEDDED_SIGNAL_PORT: String(await freePort()),
-    PARLEY_EMBEDDED_REGISTRY_PORT: String(await freePort()),
-    PARLEY_EMBEDDED_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-embedded-')),
-    PARLEY_EMBEDDED_IDLE_MS: String(idleMs),
-    PARLEY_EMBEDDED_MAILBOX_PORT: String(await freePort()),
-    PARLEY_EMBEDDED_MAILBOX_DIR: mkdtempSync(join(tmpdir(), 'parley-embedded-mailbox-')),
-  };
-}
 
 const peers: HeadlessPeer[] = [];
 const pids: number[] = [];

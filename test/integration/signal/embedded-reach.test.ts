@@ -1,6 +1,5 @@
 /** The first-run embedded background server also serves signal and registry on its loopback ports. */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,28 +9,13 @@ import { WsSignalClient } from '../../../src/main/signaling/ws-signal-client';
 import { readEmbeddedInfo } from '../../../src/server/embedded/proof';
 import { generateIdentity } from '../../../src/shared/identity';
 import { withTimeout } from '../../../src/shared/timeout';
+import { embeddedEnv } from '../../helpers/embedded-env';
 import { waitFor } from './helpers';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('embedded background server: signal and registry', () => {
   it('serve on the env-chosen loopback ports, with the registry data in the embedded folder', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'parley-embedded-reach-'));
-    Object.assign(process.env, {
-      PARLEY_EMBEDDED_MQTT_PORT: String(await freePort()),
-      PARLEY_EMBEDDED_MQTT_WS_PORT: String(await freePort()),
-      PARLEY_EMBEDDED_SIGNAL_PORT: String(await freePort()),
-      PARLEY_EMBEDDED_REGISTRY_PORT: String(await freePort()),
-      PARLEY_EMBEDDED_DATA_DIR: dir,
-      PARLEY_EMBEDDED_IDLE_MS: '600000',
-    });
+    Object.assign(process.env, { ...(await embeddedEnv(600_000)), PARLEY_EMBEDDED_DATA_DIR: dir });
     // Read after the env is set: the ports are fixed at import.
     const embedded = await import('../../../src/main/host/embedded-servers');
     expect(embedded.EMBEDDED_SIGNAL_URL).toBe(`ws://127.0.0.1:${process.env.PARLEY_EMBEDDED_SIGNAL_PORT}`);

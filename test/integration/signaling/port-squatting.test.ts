@@ -11,17 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeadlessPeer, tempProfile } from '../../helpers/headless-peer';
+import { embeddedEnv } from '../../helpers/embedded-env';
 
 const servers: Server[] = [];
 const dirs: string[] = [];
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 afterEach(async () => {
   for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
@@ -45,11 +39,9 @@ describe('a squatter on the embedded MQTT port', () => {
     const mailboxDir = mkdtempSync(join(tmpdir(), 'parley-squat-mailbox-'));
     dirs.push(dataDir, mailboxDir);
     const env = {
+      ...(await embeddedEnv(4000)),
       PARLEY_EMBEDDED_MQTT_PORT: String(mqttPort),
-      PARLEY_EMBEDDED_MQTT_WS_PORT: String(await freePort()),
       PARLEY_EMBEDDED_DATA_DIR: dataDir,
-      PARLEY_EMBEDDED_IDLE_MS: '4000',
-      PARLEY_EMBEDDED_MAILBOX_PORT: String(await freePort()),
       PARLEY_EMBEDDED_MAILBOX_DIR: mailboxDir,
     };
     const profile = tempProfile('squat-victim');
