@@ -1,8 +1,10 @@
 /**
- * Sandboxed preload: exposes exactly `window.parley = {call, on}` and nothing else. Call and
- * event names are allow-listed from the contract; arguments are checked again in main.
+ * Sandboxed preload: exposes exactly `window.parley = {call, on, pathForFile}` and nothing else.
+ * Call and event names are allow-listed from the contract; arguments are checked again in main.
+ * `pathForFile` is how a dropped or picked file is sent: Electron's File objects no longer carry a
+ * path, and only the preload may ask webUtils for it.
  */
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import { API_EVENT_NAMES, apiArgs } from '../shared/api';
 
 const CALL_CHANNEL = 'parley:call';
@@ -36,5 +38,13 @@ contextBridge.exposeInMainWorld('parley', {
     const l = listener as Listener;
     set.add(l);
     return () => { set.delete(l); };
+  },
+  /** Where a File the user dropped or picked is on disk; '' for one made in the page, or not a File. */
+  pathForFile(file: unknown): string {
+    try {
+      return webUtils.getPathForFile(file as File);
+    } catch {
+      return '';
+    }
   },
 });

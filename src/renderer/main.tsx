@@ -25,8 +25,10 @@ function Root({ client, store }: { client: UiClient; store: UiStore }) {
 
 const client = chooseClient();
 const store = createUiStore(client.api);
-// Web mode: the same token guards the web server's upload and download routes.
-const files = createFilesStore(client.api, client.mode === 'web' ? sessionStorage.getItem('parley.token') : null, (text) => store.getState().notify('error', text));
+// Web mode: the same token guards the web server's upload and download routes; Electron sends a
+// dropped or picked file by its path on disk, which only the preload can tell.
+const files = createFilesStore(client.api, { token: client.mode === 'web' ? sessionStorage.getItem('parley.token') : null, pathOf: client.pathOf },
+  (text) => store.getState().notify('error', text));
 // The WebRTC connections live here, in the page; the host keeps keys, storage and signaling.
 keepMeshBridge(client.api);
 document.documentElement.dataset.mode = client.mode;

@@ -10,6 +10,8 @@ import { createWebSocketApi, type TransportState } from './ws-client';
 export interface PreloadBridge {
   call(call: string, args: unknown): Promise<unknown>;
   on(event: string, listener: (payload: unknown) => void): () => void;
+  /** Where a dropped or picked File is on disk ('' if it is not on disk). */
+  pathForFile?(file: File): string;
 }
 
 declare global {
@@ -19,6 +21,8 @@ declare global {
 export interface UiClient {
   api: ParleyApi;
   mode: 'electron' | 'web';
+  /** Electron: the disk path of a dropped or picked File ('' if it has none); null in web mode, which uploads. */
+  pathOf: ((file: File) => string) | null;
   onTransport(listener: (state: TransportState) => void): () => void;
   transport(): TransportState;
 }
@@ -31,6 +35,7 @@ export function chooseClient(): UiClient {
     return {
       api: wrapPreloadBridge(bridge),
       mode: 'electron',
+      pathOf: pathOfFiles(bridge),
       onTransport: () => () => {},
       transport: () => ({ state: 'open' }),
     };
@@ -39,7 +44,7 @@ export function chooseClient(): UiClient {
   const token = takeToken();
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api?token=${encodeURIComponent(token)}`;
   const ws = createWebSocketApi({ url });
-  return { api: ws, mode: 'web', onTransport: ws.onTransport, transport: ws.transport };
+  return { api: ws, mode: 'web', pathOf: null, onTransport: ws.onTransport, transport: ws.transport };
 }
 
 /** Loaded from disk without the preload: nothing can reach the host, so say so instead of retrying. */
@@ -51,6 +56,7 @@ function brokenBridge(): UiClient {
       on: () => () => {},
     },
     mode: 'electron',
+    pathOf: null,
     onTransport: () => () => {},
     transport: () => ({ state: 'rejected', reason }),
   };
@@ -68,6 +74,12 @@ function takeToken(): string {
     return fromHash;
   }
   return sessionStorage.getItem(TOKEN_KEY) ?? '';
+}
+
+/** The preload's pathForFile, or null for a preload too old to have it. */
+export function pathOfFiles(bridge: PreloadBridge): ((file: File) => string) | null {
+  const pathForFile = bridge.pathForFile;
+  return typeof pathForFile === 'function' ? (file) => String(pathForFile(file) ?? '') : null;
 }
 
 export function wrapPreloadBridge(bridge: PreloadBridge): ParleyApi {

@@ -13,7 +13,7 @@ export interface FilesState {
   /** Web mode: the API token, for the upload and download URLs of the web server. */
   token: string | null;
   load(peer: string): Promise<void>;
-  /** Web mode: uploads a dropped or picked file to the host, then offers it. */
+  /** Offers a dropped or picked file: web mode uploads it to the host first; Electron names its path on disk. */
   send(to: string, file: File): Promise<void>;
   accept(id: string): Promise<void>;
   decline(id: string): Promise<void>;
@@ -27,7 +27,14 @@ export interface FilesState {
 
 export type FilesStore = StoreApi<FilesState>;
 
-export function createFilesStore(api: ParleyApi, token: string | null, onError: (text: string) => void): FilesStore {
+export interface FileSource {
+  /** Web mode: the API token, for the upload and download routes. */
+  token: string | null;
+  /** Electron: the path on disk of a dropped or picked File ('' if it has none). */
+  pathOf: ((file: File) => string) | null;
+}
+
+export function createFilesStore(api: ParleyApi, { token, pathOf }: FileSource, onError: (text: string) => void): FilesStore {
   const store = createStore<FilesState>()((set) => ({
     byId: {},
     token,
@@ -40,16 +47,23 @@ export function createFilesStore(api: ParleyApi, token: string | null, onError: 
       }
     },
     async send(to, file) {
-      if (!token) {
-        onError('Sending a dropped file needs web mode here; in a headless peer use {"op":"file.send"}.');
+      if (!token && !pathOf) {
+        onError('This window cannot send files; in a headless peer use {"op":"file.send"}.');
         return;
       }
       try {
+        let path: string;
+        if (token) {
+          const res = await fetch(`/upload?token=${encodeURIComponent(token)}&name=${encodeURIComponent(file.name)}`, { method: 'POST', body: file });
+          const body = (await res.json()) as { path?: string; error?: string };
+          if (!res.ok || !body.path) throw new Error(body.error ?? `upload failed (${res.status})`);
+          path = body.path;
+        } else {
+          path = pathOf!(file);
+          if (!path) throw new Error('it is not a file on this computer (dragged from a web page?). Save it first, then drop or pick the saved file');
+        }
         const thumb = await makeThumbnail(file);
-        const res = await fetch(`/upload?token=${encodeURIComponent(token)}&name=${encodeURIComponent(file.name)}`, { method: 'POST', body: file });
-        const body = (await res.json()) as { path?: string; error?: string };
-        if (!res.ok || !body.path) throw new Error(body.error ?? `upload failed (${res.status})`);
-        await api.call('file.send', { to, path: body.path, ...(thumb ? { thumb } : {}) });
+        await api.call('file.send', { to, path, ...(thumb ? { thumb } : {}) });
       } catch (err) {
         onError(`Could not send ${file.name}: ${(err as Error).message}`);
       }

@@ -23,6 +23,10 @@ export function createFakeElectron() {
   let invokeReply: unknown = { ok: true, result: null };
   let openPathError = '';
   let userData = '/default/user-data';
+  /** Set by connectRenderer: ipcRenderer.invoke then reaches ipcMain's handler as our page would. */
+  let routedPage: string | null = null;
+  /** What webUtils.getPathForFile answers for a File (a dropped file on disk); '' for others. */
+  const filePaths = new WeakMap<object, string>();
 
   class BrowserWindow {
     readonly state: FakeWindow;
@@ -93,9 +97,40 @@ export function createFakeElectron() {
     },
     contextBridge: { exposeInMainWorld: (key: string, value: unknown) => { exposed.set(key, value); } },
     ipcRenderer: {
-      invoke: async (channel: string, ...args: unknown[]) => { invoked.push({ channel, args }); return invokeReply; },
+      invoke: async (channel: string, ...args: unknown[]) => {
+        invoked.push({ channel, args });
+        if (routedPage === null) return invokeReply;
+        const handler = ipcHandlers.get(channel) as ((event: unknown, ...a: unknown[]) => Promise<unknown>) | undefined;
+        if (!handler) throw new Error(`Error invoking remote method '${channel}': Error: No handler registered for '${channel}'`);
+        // Electron's IPC copies arguments and replies with the structured clone algorithm.
+        return structuredClone(await handler({ senderFrame: { url: routedPage, parent: null } }, ...structuredClone(args)));
+      },
       on: (channel: string, handler: Handler) => { rendererListeners.set(channel, handler); },
     },
+    webUtils: {
+      getPathForFile: (file: unknown) => {
+        if (!(file instanceof File)) throw new TypeError('getPathForFile: the argument is not a File');
+        return filePaths.get(file) ?? '';
+      },
+    },
+  };
+
+  /**
+   * Joins the preload to the main process as one page would be: the preload's invoke reaches the
+   * ipcMain handler with `pageUrl` as its sender frame, and the returned window's webContents.send
+   * reaches the preload's listeners, both through a structured clone like Electron's IPC.
+   */
+  const connectRenderer = (pageUrl: string) => {
+    routedPage = pageUrl;
+    return {
+      isDestroyed: () => false,
+      webContents: {
+        send: (channel: string, ...args: unknown[]) => {
+          const listener = rendererListeners.get(channel) as ((event: unknown, ...a: unknown[]) => void) | undefined;
+          listener?.({}, ...structuredClone(args));
+        },
+      },
+    };
   };
 
   return {
@@ -108,6 +143,9 @@ export function createFakeElectron() {
     rendererListeners,
     invoked,
     setInvokeReply: (reply: unknown) => { invokeReply = reply; },
+    connectRenderer,
+    /** Makes `file` look like one the user dropped from disk at `path`. */
+    setFilePath: (file: File, path: string) => { filePaths.set(file, path); },
     /** What shell.openPath answers ('' = opened). */
     setOpenPathError: (error: string) => { openPathError = error; },
   };

@@ -106,9 +106,9 @@ describe('preload', () => {
     await import('../../../src/preload/index');
   });
 
-  it('exposes exactly window.parley = {call, on}', () => {
+  it('exposes exactly window.parley = {call, on, pathForFile}', () => {
     expect([...electron().exposed.keys()]).toEqual(['parley']);
-    expect(Object.keys(electron().exposed.get('parley') as object).sort()).toEqual(['call', 'on']);
+    expect(Object.keys(electron().exposed.get('parley') as object).sort()).toEqual(['call', 'on', 'pathForFile']);
   });
 
   it('forwards allow-listed calls on parley:call and throws "CODE: message" errors', async () => {
