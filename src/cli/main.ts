@@ -49,8 +49,10 @@ program
   .option('--coordinator', 'hold sealed messages for contacts while they are offline and forward them when they connect (the coordinator setting)')
   .option('--coordinator-hold-ms <ms>', 'as a coordinator, keep a copy at most this long (default 604800000, 7 days)', positiveInt)
   .option('--relay', 'relay for my contacts: carry sealed frames between two contacts who cannot connect directly (saved; default off)')
+  .option('--downloads <dir>', 'downloads folder for received files, for this run (default: the setting, or PROFILE/downloads)')
+  .option('--max-file-bytes <n>', 'largest file to accept, for this run (default: the setting, or 4 GiB)', positiveInt)
   .option('--json', 'speak the JSON-lines control protocol (the only mode for now)', true)
-  .action(async (o: { profile: string; name?: string; broker?: string; ice?: string[]; heartbeatMs?: number; offlineAfterMs?: number; mailbox?: string; signal: string[]; registry?: string; network?: string; mailboxPollMs?: number; importIdentity?: string; coordinator?: boolean; coordinatorHoldMs?: number; relay?: boolean }) => {
+  .action(async (o: { profile: string; name?: string; broker?: string; ice?: string[]; heartbeatMs?: number; offlineAfterMs?: number; mailbox?: string; signal: string[]; registry?: string; network?: string; mailboxPollMs?: number; importIdentity?: string; coordinator?: boolean; coordinatorHoldMs?: number; relay?: boolean; downloads?: string; maxFileBytes?: number }) => {
     const { runPeer } = await import('./peer');
     await runPeer({ ...o, signal: o.signal.length > 0 ? o.signal : undefined });
   });

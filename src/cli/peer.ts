@@ -3,6 +3,7 @@
  * driven by the control protocol on stdin/stdout.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { importIdentity, keyFilePath } from '../main/host/keystore';
 import type { ApiEventName } from '../shared/api';
 import { startHost, type HostApi } from '../main/host/host';
@@ -28,6 +29,9 @@ export interface PeerCliOptions {
   coordinatorHoldMs?: number;
   /** --relay: turn the "relay for my contacts" setting on. */
   relay?: boolean;
+  /** --downloads DIR and --max-file-bytes N: the file settings for this run. */
+  downloads?: string;
+  maxFileBytes?: number;
 }
 
 const FORWARDED_EVENTS: ApiEventName[] = ['contactRequest', 'contactAccepted', 'message', 'status', 'connection', 'presence', 'signaling', 'error', 'file', 'route'];
@@ -71,6 +75,7 @@ export async function runPeer(opts: PeerCliOptions): Promise<void> {
       ...(opts.coordinator ? { coordinator: true } : {}),
       ...(opts.coordinatorHoldMs ? { coordinatorLimits: { maxHoldMs: opts.coordinatorHoldMs } } : {}),
       ...(opts.relay ? { allowRelay: true } : {}),
+      fileSettings: { ...(opts.downloads ? { downloadsDir: resolve(opts.downloads) } : {}), ...(opts.maxFileBytes !== undefined ? { maxFileBytes: opts.maxFileBytes } : {}) },
       meshFactory: nodeMeshFactory,
       wsClientFactory,
       registryClientFactory,

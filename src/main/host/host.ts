@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
   type ApiArgs, type ApiCall, type ApiEventName, type ApiEvents, type ApiResults, type ChatMessage,
-  zNetworkId, zRegistryUrl, zSignalUrls,
+  zDownloadsDir, zMaxFileBytes, zNetworkId, zRegistryUrl, zSignalUrls,
   type Contact, type ConnectionState, type DeliveryPath, type NetworkStatus, type PeerInfo, type Settings, type SignalingState, DEFAULT_MAX_FILE_BYTES,
 } from '../../shared/api';
 import type { RouteTrace } from '../../shared/discovery';
@@ -99,6 +99,8 @@ export interface HostOptions {
   opener?: FileOpener;
   /** Default downloads folder until the user picks one (Electron: the OS Downloads folder). */
   downloadsDir?: string;
+  /** Override the stored downloads folder and size cap for this run (CLI --downloads, --max-file-bytes). */
+  fileSettings?: { downloadsDir?: string; maxFileBytes?: number };
   /** Overrides the stored "relay for my contacts" setting for this run (CLI --relay); also saved. */
   allowRelay?: boolean;
   /** Caps of this device as a relay (default DEFAULT_RELAY_LIMITS; env PARLEY_RELAY_LIMITS as JSON). */
@@ -547,12 +549,17 @@ class Host implements HostApi {
       const why = iceUrlProblem(url);
       if (why) throw new HostCallError('BAD_SETTING', `--ice: ${why}`);
     }
+    const files = this.opts.fileSettings ?? {};
+    for (const [flag, schema, value] of [['--downloads', zDownloadsDir, files.downloadsDir], ['--max-file-bytes', zMaxFileBytes, files.maxFileBytes]] as const) {
+      const parsed = value === undefined ? null : schema.safeParse(value);
+      if (parsed && !parsed.success) throw new HostCallError('BAD_SETTING', `${flag}: ${parsed.error.issues[0]?.message ?? 'not valid'}`);
+    }
     const settings: Settings = {
       displayName: this.opts.name ?? checked.settings.displayName,
       brokerUrl: this.opts.brokerUrl ?? checked.settings.brokerUrl,
       iceServers: this.opts.iceServers ?? checked.settings.iceServers,
-      downloadsDir: checked.settings.downloadsDir,
-      maxFileBytes: checked.settings.maxFileBytes,
+      downloadsDir: files.downloadsDir ?? checked.settings.downloadsDir,
+      maxFileBytes: files.maxFileBytes ?? checked.settings.maxFileBytes,
       mailbox: this.opts.mailbox ?? checked.settings.mailbox,
       signalUrls: this.opts.signalUrls ?? checked.settings.signalUrls,
       registryUrl: this.opts.registryUrl ?? checked.settings.registryUrl,

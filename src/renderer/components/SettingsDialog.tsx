@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import type { Settings } from '../../shared/api';
 import { useUi } from '../state/context';
 import { Dialog } from './Dialog';
-import { checkSettings } from '../state/validate';
+import { checkFileFields, checkSettings, gibText } from '../state/validate';
 
 interface Props { open: boolean; onClose(): void }
 
@@ -28,6 +28,8 @@ function SettingsForm({ initial, onClose }: { initial: Settings; onClose(): void
   const [discoverable, setDiscoverable] = useState(initial.discoverable);
   const [coordinator, setCoordinator] = useState(initial.coordinator);
   const [allowRelay, setAllowRelay] = useState(initial.allowRelay);
+  const [downloadsDir, setDownloadsDir] = useState(initial.downloadsDir);
+  const [maxGib, setMaxGib] = useState(gibText(initial.maxFileBytes));
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -38,8 +40,13 @@ function SettingsForm({ initial, onClose }: { initial: Settings; onClose(): void
       setError(checked.message);
       return;
     }
+    const fileFields = checkFileFields(downloadsDir, maxGib, initial.maxFileBytes);
+    if (!fileFields.ok) {
+      setError(fileFields.message);
+      return;
+    }
     setBusy(true);
-    const ok = await saveSettings({ ...checked.patch, coordinator, allowRelay });
+    const ok = await saveSettings({ ...checked.patch, ...fileFields.patch, coordinator, allowRelay });
     setBusy(false);
     if (ok) onClose();
     else setError('Not saved; see the message at the top of the window.');
@@ -77,8 +84,15 @@ function SettingsForm({ initial, onClose }: { initial: Settings; onClose(): void
           {' '}Relay for my contacts: carry messages between two of them who can't connect directly (sealed, so I can't read them; uses my bandwidth and shows me who talks to whom)
         </label>
       </fieldset>
+      <fieldset className="settings-files">
+        <legend>Files</legend>
+        <label htmlFor="settings-downloads">Downloads folder (received files are saved here once their SHA-256 is checked)</label>
+        <input id="settings-downloads" data-testid="settings-downloads" spellCheck={false} value={downloadsDir} onChange={(e) => setDownloadsDir(e.target.value)} />
+        <label htmlFor="settings-max-file">Largest file to accept, in GiB (larger offers are declined automatically)</label>
+        <input id="settings-max-file" data-testid="settings-max-file" inputMode="decimal" spellCheck={false} value={maxGib} onChange={(e) => setMaxGib(e.target.value)} />
+      </fieldset>
       <p className="hint" data-testid="settings-restart-hint">
-        Signal servers, registry URL, network id, the display name and the checkboxes above apply at once.
+        Signal servers, registry URL, network id, the display name, the file settings and the checkboxes above apply at once.
         A new broker URL, ICE servers or mailbox take effect the next time Parley starts.
       </p>
       {error && <p className="error" role="alert" data-testid="settings-error">{error}</p>}

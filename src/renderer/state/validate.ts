@@ -1,4 +1,4 @@
-import { MAILBOX_SETTING_RE, USER_ID_RE, zNetworkId, zRegistryUrl, zSignalUrls, type Settings } from '../../shared/api';
+import { MAILBOX_SETTING_RE, USER_ID_RE, zDownloadsDir, zMaxFileBytes, zNetworkId, zRegistryUrl, zSignalUrls, type Settings } from '../../shared/api';
 import { brokerUrlProblem, iceUrlProblem } from '../../shared/settings-urls';
 
 /** Checks a pasted userId and says how to fix it if it is wrong. */
@@ -59,6 +59,33 @@ function checkReach(r: ReachFields): { ok: true; patch: Partial<Settings> } | { 
   const net = zNetworkId.safeParse(networkId);
   if (!net.success) return { ok: false, message: `Network id: 1 to 64 letters, digits, _ or - (e.g. parley); ask whoever runs the registry which one to use.` };
   return { ok: true, patch: { signalUrls: [...new Set(signalUrls)], registryUrl: registry, networkId, discoverable: r.discoverable } };
+}
+
+const GIB = 1024 ** 3;
+
+/** The size cap as the form shows it: GiB, at most two decimals (4 GiB → "4"). */
+export function gibText(bytes: number): string {
+  return String(Math.round((bytes / GIB) * 100) / 100);
+}
+
+/**
+ * The file fields of the settings form: the downloads folder (an absolute path) and the largest
+ * file to accept, typed in GiB (decimals allowed, e.g. 0.5). Checked with the host's schemas.
+ * `unchangedBytes`: the cap as saved, kept exactly when its GiB text was not edited.
+ */
+export function checkFileFields(dirText: string, maxGibText: string, unchangedBytes?: number): { ok: true; patch: Pick<Settings, 'downloadsDir' | 'maxFileBytes'> } | { ok: false; message: string } {
+  const downloadsDir = dirText.trim();
+  if (!zDownloadsDir.safeParse(downloadsDir).success) {
+    return { ok: false, message: 'Downloads folder: the full path of a folder, e.g. /home/me/Downloads or C:\\Users\\me\\Downloads.' };
+  }
+  const text = maxGibText.trim().replace(',', '.');
+  const gib = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+  if (unchangedBytes !== undefined && text === gibText(unchangedBytes)) return { ok: true, patch: { downloadsDir, maxFileBytes: unchangedBytes } };
+  const maxFileBytes = Math.round(gib * GIB);
+  if (!Number.isFinite(gib) || !zMaxFileBytes.safeParse(maxFileBytes).success || maxFileBytes < 1024 * 1024) {
+    return { ok: false, message: 'Largest file to accept: a number of GiB from 0.001 to 64, e.g. 4 or 0.5.' };
+  }
+  return { ok: true, patch: { downloadsDir, maxFileBytes } };
 }
 
 /** Settings the host only reads when it starts; a change to one needs a restart. */

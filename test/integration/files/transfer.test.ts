@@ -134,6 +134,28 @@ describe('file transfer between headless peers (real WebRTC)', () => {
     expect(busy).toHaveLength(10);
   }, 600_000);
 
+  it('--downloads and --max-file-bytes set the folder and the cap for the run: a larger offer is declined with the reason, a smaller one lands there', async () => {
+    const folder = join(work, 'flag-downloads');
+    const alice = await start('alice');
+    const bob = await HeadlessPeer.start({ profile: tempProfile('bob'), name: 'bob', broker: broker.url, extraArgs: ['--downloads', folder, '--max-file-bytes', String(2 * 1024 * 1024)] });
+    peers.push(bob);
+    await befriend(alice, bob);
+    const big = randomFile(work, 'too-big.bin', 2 * 1024 * 1024 + 1);
+    const refused = String((await alice.ok({ op: 'file.send', to: bob.userId, path: big }, 60_000)).id);
+    expect((await fileEvent(bob, refused, 'failed')).reason).toMatch(/over your limit of 2\.0 MiB/);
+    expect((await fileEvent(alice, refused, 'failed')).reason).toMatch(/over the receiver's limit/);
+    const fits = randomFile(work, 'fits.bin', 2 * 1024 * 1024);
+    const id = String((await alice.ok({ op: 'file.send', to: bob.userId, path: fits }, 60_000)).id);
+    await fileEvent(bob, id, 'offered');
+    await bob.ok({ op: 'file.accept', id });
+    const done = await settled(bob, id);
+    expect(done).toMatchObject({ state: 'done', path: join(folder, 'fits.bin') });
+    expect(await sha256OfFile(String(done.path))).toBe(await sha256OfFile(fits));
+    // A bad value stops the start with a reason.
+    const bad = await HeadlessPeer.start({ profile: tempProfile('bad'), name: 'bad', broker: broker.url, extraArgs: ['--downloads', folder, '--max-file-bytes', '0'] }).catch((e: Error) => e);
+    expect(String(bad)).toMatch(/--max-file-bytes/);
+  });
+
   it('file.send to a missing path or a non-contact answers with an error that says what to do', async () => {
     const alice = await start('alice');
     const missing = await alice.request({ op: 'file.send', to: 'a'.repeat(64), path: join(work, 'nope.bin') });

@@ -24,7 +24,7 @@ import type { PreloadBridge } from '../../../src/renderer/api/client';
 import { isThumbUrl } from '../../../src/renderer/thumbnail';
 import { MOSQUITTO_URL } from '../../helpers/brokers';
 import { HeadlessPeer, tempProfile, waitConnected } from '../../helpers/headless-peer';
-import { fileEvent, makePng, settled, sha256OfFile } from '../../integration/files/support';
+import { fileEvent, makePng, randomFile, settled, sha256OfFile } from '../../integration/files/support';
 
 const fake = vi.hoisted(() => ({ current: null as FakeElectron | null }));
 vi.mock('electron', async () => {
@@ -156,3 +156,25 @@ describe('sending from the Electron UI', () => {
     expect(bob.lines.filter((l) => l.event === 'file' && l.state === 'offered').length).toBe(before);
   });
 });
+
+describe('file settings from the Electron UI', () => {
+  it('a downloads folder and a size cap saved over the IPC apply to the next offers at once', { timeout: 180_000 }, async () => {
+    const folder = join(work, 'my downloads');
+    const saved = await api.call('settings.update', { downloadsDir: folder, maxFileBytes: 1024 * 1024 });
+    expect(saved).toMatchObject({ downloadsDir: folder, maxFileBytes: 1024 * 1024 });
+
+    const over = randomFile(work, 'over.bin', 1024 * 1024 + 1);
+    const { id: refused } = await bob.ok({ op: 'file.send', to: host.userId, path: over }, 60_000);
+    expect((await inUi(String(refused), (f) => f.state === 'failed')).reason).toMatch(/over your limit of 1\.0 MiB \(Settings\)/);
+    expect((await settled(bob, String(refused))).reason).toMatch(/limit/);
+
+    const under = randomFile(work, 'under.bin', 1024 * 1024);
+    const { id } = await bob.ok({ op: 'file.send', to: host.userId, path: under }, 60_000);
+    await inUi(String(id), (f) => f.state === 'offered');
+    await files.getState().accept(String(id));
+    const done = await inUi(String(id), (f) => f.state === 'done' || f.state === 'failed');
+    expect(done).toMatchObject({ state: 'done', path: join(folder, 'under.bin') });
+    expect(await sha256OfFile(done.path!)).toBe(await sha256OfFile(under));
+  });
+});
+

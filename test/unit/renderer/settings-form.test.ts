@@ -1,7 +1,7 @@
 /** The settings form's discovery fields: checked like the host checks them, with reasons; restart-only changes named. */
 import { describe, expect, it } from 'vitest';
 import { parseApiCall, type Settings } from '../../../src/shared/api';
-import { checkSettings, needsRestart } from '../../../src/renderer/state/validate';
+import { checkFileFields, checkSettings, gibText, needsRestart } from '../../../src/renderer/state/validate';
 
 const BASE: Settings = {
   displayName: 'Me', brokerUrl: 'mqtt://127.0.0.1:1883', iceServers: [], mailbox: '', signalUrls: [], registryUrl: null,
@@ -31,5 +31,29 @@ describe('settings form: signal servers, registry, network id', () => {
     expect(needsRestart(BASE, { signalUrls: ['ws://x:1'], displayName: 'New', discoverable: false, registryUrl: 'http://r:1', networkId: 'other', brokerUrl: 'mqtt://127.0.0.1:1883' })).toEqual([]);
     expect(needsRestart(BASE, { brokerUrl: 'mqtt://other:1883', mailbox: 'none' })).toEqual(['broker URL', 'mailbox']);
     expect(needsRestart(BASE, { iceServers: ['stun:s:1'] })).toEqual(['ICE servers']);
+  });
+});
+
+describe('settings form: downloads folder and largest file to accept', () => {
+  it('takes an absolute folder and a size in GiB, and the host accepts the same patch', () => {
+    const r = checkFileFields(' /home/me/Downloads ', '0.5');
+    expect(r).toEqual({ ok: true, patch: { downloadsDir: '/home/me/Downloads', maxFileBytes: 512 * 1024 ** 2 } });
+    if (r.ok) expect(parseApiCall('settings.update', r.patch).ok).toBe(true);
+    expect(checkFileFields('C:\\Users\\me\\Downloads', '64')).toMatchObject({ ok: true, patch: { maxFileBytes: 64 * 1024 ** 3 } });
+    expect(checkFileFields('/d', '1,5')).toMatchObject({ ok: true, patch: { maxFileBytes: 1.5 * 1024 ** 3 } });
+  });
+
+  it('shows the saved cap in GiB and keeps it exactly when it was not edited', () => {
+    expect(gibText(4 * 1024 ** 3)).toBe('4');
+    expect(gibText(1234567890)).toBe('1.15');
+    expect(checkFileFields('/d', gibText(1234567890), 1234567890)).toEqual({ ok: true, patch: { downloadsDir: '/d', maxFileBytes: 1234567890 } });
+  });
+
+  it('refuses a relative folder and sizes out of range, saying what to write', () => {
+    expect(checkFileFields('Downloads', '4')).toEqual({ ok: false, message: expect.stringMatching(/^Downloads folder: the full path/) });
+    expect(checkFileFields('', '4')).toMatchObject({ ok: false });
+    for (const size of ['0', '65', '-1', 'four', '', '1e3', '0.0001']) {
+      expect(checkFileFields('/d', size), size).toEqual({ ok: false, message: expect.stringMatching(/^Largest file to accept: a number of GiB/) });
+    }
   });
 });
