@@ -42,7 +42,10 @@ if (!app.requestSingleInstanceLock()) {
     lockDownSession();
     const profileDir = app.getPath('userData');
     // The mesh runs in the renderer (Chromium's WebRTC) and attaches through the preload.
-    host = await startHost({ profileDir, wrapper: safeStorageWrapper(), wsClientFactory, registryClientFactory, opener: shellOpener });
+    // Received files go to the OS Downloads folder until the user picks another in Settings.
+    host = await startHost({
+      profileDir, wrapper: safeStorageWrapper(), wsClientFactory, registryClientFactory, opener: shellOpener, downloadsDir: app.getPath('downloads'),
+    });
     ipc = bindIpc(host, pathToFileURL(paths.indexHtml).href, () => BrowserWindow.getAllWindows());
     window = createMainWindow(paths);
     window.on('closed', () => { window = null; });

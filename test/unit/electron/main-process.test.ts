@@ -76,6 +76,9 @@ describe('Electron main process', () => {
     expect((reply.result as { userId: string }).userId).toMatch(/^[0-9a-f]{64}$/);
     const contacts = await invoke(page, 'contacts.list', {});
     expect(contacts).toEqual({ ok: true, result: [] });
+    // Received files go to the OS Downloads folder (app.getPath) until the user picks another.
+    const settings = await invoke(page, 'settings.get', {});
+    expect(settings.result).toMatchObject({ downloadsDir: '/fake/downloads', maxFileBytes: 4 * 1024 ** 3 });
   });
 
   it('refuses other senders, subframes, unknown calls and bad arguments', async () => {
