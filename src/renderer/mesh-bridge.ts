@@ -34,7 +34,7 @@ export async function startMeshBridge(api: ParleyApi, onLost: () => void, RTC: t
     discovery: {
       ...discovery,
       host: {
-        lookup: async (userId, step, timeoutMs) => (await api.call('route.lookup', { userId, step, timeoutMs })).route,
+        lookup: (userId, step, timeoutMs) => api.call('route.lookup', { userId, step, timeoutMs }),
         useRoute: async (userId, route) => {
           await api.call('route.use', { userId, route });
         },

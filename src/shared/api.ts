@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { brokerUrlProblem, iceUrlProblem } from './settings-urls';
 import type { IceServerEntry } from './schemas/ice';
-import { DISCOVERY_STEPS, HOST_STEPS, MAX_TRACE_STEPS, type RouteHint, type RouteTrace } from './discovery';
+import { DISCOVERY_STEPS, HOST_STEPS, MAX_TRACE_STEPS, STEP_REASONS, type HostLookup, type RouteTrace } from './discovery';
 import { zCandidatePair, type CandidatePair } from './candidate-pair';
 import { MAX_FILE_THUMB_BASE64_CHARS } from './schemas/datachannel';
 
@@ -31,6 +31,8 @@ const zRouteTrace = z.object({
   steps: z.array(z.object({
     step: z.enum(DISCOVERY_STEPS), ms: z.number().min(0).max(3_600_000), budgetMs: z.number().min(0).max(60_000),
     outcome: z.enum(['found', 'none', 'timeout', 'error', 'skipped']), detail: z.string().max(256).optional(),
+    reason: z.enum(STEP_REASONS).optional(), asked: z.number().int().min(0).max(10_000).optional(), answers: z.number().int().min(0).max(10_000).optional(),
+    concurrent: z.number().int().min(0).max(100_000).optional(),
   }).strict()).max(MAX_TRACE_STEPS + 1),
   winner: z.enum(DISCOVERY_STEPS).nullable(),
   route: zRouteHint.nullable(),
@@ -155,7 +157,7 @@ export interface NetworkStatus {
   signalAddrs: string[];
   registry: { url: string; networkId: string; lastAnnounceOk: number | null; lastError: string | null } | null;
 }
-export type { RouteTrace, RouteHint, StepTiming, DiscoveryStepName } from './discovery';
+export type { RouteTrace, RouteHint, StepTiming, DiscoveryStepName, HostLookup, StepReason } from './discovery';
 
 /** Call name → argument schema. Results are in ApiResults. */
 export const apiArgs = {
@@ -250,7 +252,7 @@ export interface ApiResults {
   'files.list': FileInfo[];
   'network.status': NetworkStatus;
   'route.get': { trace: RouteTrace | null };
-  'route.lookup': { route: RouteHint | null };
+  'route.lookup': HostLookup;
   'route.use': { ok: true };
   'route.report': { ok: true };
   /** iceServers: the user's own (settings); iceConfig: what RTCPeerConnection gets, those merged with the server's (GET /ice). */

@@ -36,12 +36,41 @@ export interface RouteHint {
 
 export type StepOutcome = 'found' | 'none' | 'timeout' | 'error' | 'skipped';
 
+/**
+ * Why a step asking peers (PEER_QUERY: `peers`, `coordinators`) ended: `found` a usable
+ * PEER_FOUND; `not-found` every peer asked answered (PEER_NOT_FOUND, or an address we can't use);
+ * `timeout` some asked peer never answered; `no-peers` nobody to ask; `busy` too many queries in flight.
+ */
+export const STEP_REASONS = ['found', 'not-found', 'timeout', 'no-peers', 'busy'] as const;
+export type StepReason = (typeof STEP_REASONS)[number];
+
+/** Step times are measured on a monotonic clock and kept to this resolution (ms). */
+export const STEP_MS_RESOLUTION = 0.01;
+
 export interface StepTiming {
   step: DiscoveryStepName;
+  /** The step's own time (monotonic clock, 0.01 ms resolution). */
   ms: number;
   budgetMs: number;
   outcome: StepOutcome;
   detail?: string;
+  /** Steps that ask peers: why the step ended, how many peers were asked and how many answered. */
+  reason?: StepReason;
+  asked?: number;
+  answers?: number;
+  /**
+   * A step that waited (a promise: the network, another process): how many other discovery chains
+   * in this process were running at some point while it waited. Absent for a step answered synchronously.
+   */
+  concurrent?: number;
+}
+
+/** What the host answers for a host-backed step: the route, and for steps that ask peers, how it went. */
+export interface HostLookup {
+  route: RouteHint | null;
+  reason?: StepReason;
+  asked?: number;
+  answers?: number;
 }
 
 export type AttemptResult = 'discovering' | 'connecting' | 'connected' | 'failed' | 'stored';

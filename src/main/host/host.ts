@@ -240,7 +240,8 @@ class Host implements HostApi {
       const discovery = this.discovery;
       this.mesh = opts.meshFactory(signalPort, this.userId, this.iceConfig(), {
         host: {
-          lookup: (u, step, t) => discovery.lookup(u, step, t),
+          lookup: (u, step, t) => discovery.find(u, step, t),
+          lookupNow: (u, step) => discovery.lookupNow(u, step),
           useRoute: (u, r) => discovery.useRoute(u, r),
           report: (t) => discovery.report(t),
         },
@@ -321,7 +322,7 @@ class Host implements HostApi {
       owedAckLimits: opts.owedAckLimits,
       returnAcks: (sender, ids) => this.mailbox?.returnAcks(sender, ids),
       onOther: (env) => {
-        if (env.type === 'PEER_QUERY' || env.type === 'PEER_FOUND' || env.type === 'NETWORK_STATE') {
+        if (env.type === 'PEER_QUERY' || env.type === 'PEER_FOUND' || env.type === 'PEER_NOT_FOUND' || env.type === 'NETWORK_STATE') {
           this.finder.onEnvelope(env.from, env);
           if (env.type === 'NETWORK_STATE' && (this.finder.neighbour(env.from)?.storesFor.length ?? 0) > 0) {
             store.upsertCoordinator({ userId: env.from, canStore: true, lastSeen: Date.now() });
@@ -878,7 +879,7 @@ class Host implements HostApi {
         return { trace: this.discovery.lastTrace((raw as ApiArgs<'route.get'>).userId) };
       case 'route.lookup': {
         const args = raw as ApiArgs<'route.lookup'>;
-        return this.discovery.lookup(args.userId, args.step, args.timeoutMs).then((route) => ({ route }));
+        return this.discovery.find(args.userId, args.step, args.timeoutMs);
       }
       case 'route.use': {
         const args = raw as ApiArgs<'route.use'>;

@@ -13,7 +13,7 @@
 import type { ConnectionState } from '../../shared/api';
 import { type CandidatePair, sameCandidatePair, selectedCandidatePair } from '../../shared/candidate-pair';
 import type { RouteTrace } from '../../shared/discovery';
-import { runChain } from './discovery/runner';
+import { monotonicNow, runChain, stepMs } from './discovery/runner';
 import type { DiscoveryHost, DiscoveryStep } from './discovery/types';
 import { ArgsEmitter } from '../../shared/typed-emitter';
 import { MAX_FRAME_BYTES, fitsFrame } from './frame';
@@ -149,6 +149,8 @@ interface PeerLink {
   discoveryGen: number;
   /** The last chain run's trace, until its attempt opens or fails. */
   trace: RouteTrace | null;
+  /** Monotonic time (performance.now) the trace's chain started: connectMs is measured from it. */
+  traceStart: number;
 }
 
 export class Mesh {
@@ -389,7 +391,7 @@ export class Mesh {
     const link: PeerLink = {
       userId, state: 'DISCONNECTED', attempt: 0, session: null, open: false,
       retryTimer: null, attemptTimer: null, graceTimer: null, pairTimer: null, pair: null, retiredRemoteSessions: [], earlyCandidates: [],
-      discoveryGen: 0, trace: null,
+      discoveryGen: 0, trace: null, traceStart: 0,
     };
     const orphans = this.orphanCandidates.get(userId);
     if (orphans) {
@@ -414,11 +416,13 @@ export class Mesh {
     const live = (): boolean => !this.closed && this.links.get(link.userId) === link && link.discoveryGen === gen;
     this.setState(link, 'DISCOVERING', attempt);
     const run = async (): Promise<void> => {
+      const started = monotonicNow();
       const trace = await runChain(link.userId, {
         host: discovery.host, steps: discovery.steps, slack: discovery.slack, graceMs: discovery.graceMs, isCurrent: live,
       });
       if (!live()) return;
       link.trace = trace;
+      link.traceStart = started;
       if (trace.route) {
         try {
           await discovery.host.useRoute(link.userId, trace.route);
@@ -598,7 +602,7 @@ export class Mesh {
     const trace = link.trace;
     if (!trace || trace.result !== 'connecting' || !this.discovery) return;
     trace.result = result;
-    if (result === 'connected') trace.connectMs = Date.now() - trace.startedAt;
+    if (result === 'connected') trace.connectMs = stepMs(monotonicNow() - link.traceStart);
     this.discovery.host.report({ ...trace, steps: trace.steps.map((s) => ({ ...s })) });
   }
 

@@ -60,11 +60,13 @@ export function stepRows(trace: RouteTrace | undefined): StepRow[] {
       return { step, label: STEP_LABEL[step], budgetMs, ms: null, outcome: 'not tried', overBudget: false, winner: false, text: `not tried (budget ${budgetMs} ms)` };
     }
     const ms = Math.round(t.ms);
-    const overBudget = t.ms > budgetMs;
+    // Budgets are whole milliseconds: 0.02 ms is within "0 ms".
+    const overBudget = ms > budgetMs;
+    const shown = t.ms < 10 ? t.ms.toFixed(2) : String(ms);
     const detail = t.detail ? `: ${t.detail}` : '';
     return {
       step, label: STEP_LABEL[step], budgetMs, ms, outcome: t.outcome, overBudget, winner: trace?.winner === step,
-      text: `${ms} ms of ${budgetMs} ms${overBudget ? ' (over budget)' : ''}, ${OUTCOME_WORDS[t.outcome]}${detail}`,
+      text: `${shown} ms of ${budgetMs} ms${overBudget ? ' (over budget)' : ''}, ${OUTCOME_WORDS[t.outcome]}${detail}`,
     };
   });
 }

@@ -47,6 +47,11 @@ export const dataChannelSchemas = {
     canRelay: z.boolean(),
     requestId: zIdString,
   }),
+  /**
+   * The answer to a contact's PEER_QUERY when the responder can't point to `userId` (not a direct
+   * peer, not connected, not discoverable): sent at once, so the asker stops waiting for it.
+   */
+  PEER_NOT_FOUND: z.strictObject({ userId: zUserIdString, requestId: zIdString }),
   NETWORK_STATE: z.strictObject({
     peers: z.array(zUserIdString).max(MAX_NETWORK_STATE_PEERS),
     canRelay: z.boolean(),

@@ -30,7 +30,9 @@ describe('network panel view', () => {
     const rows = stepRows(trace());
     expect(rows.map((r) => r.step)).toEqual(['active', 'cache', 'peers', 'coordinators', 'registry', 'store']);
     expect(rows[2]).toMatchObject({ winner: true, overBudget: true, ms: 61, outcome: 'found', text: '61 ms of 50 ms (over budget), found' });
-    expect(rows[1]).toMatchObject({ winner: false, overBudget: false, text: '2 ms of 5 ms, nothing' });
+    expect(rows[1]).toMatchObject({ winner: false, overBudget: false, text: '2.00 ms of 5 ms, nothing' });
+    // Budgets are whole milliseconds: 0.4 ms is within "0 ms".
+    expect(rows[0]).toMatchObject({ overBudget: false, ms: 0, text: '0.40 ms of 0 ms, nothing' });
     expect(rows[4]).toMatchObject({ ms: null, outcome: 'not tried', text: 'not tried (budget 500 ms)' });
     expect(stepRows(undefined).every((r) => r.outcome === 'not tried')).toBe(true);
   });

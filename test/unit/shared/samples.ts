@@ -27,6 +27,7 @@ export const validDataChannel: DataChannelBodies = {
   ACK: { msgId: randomId() },
   PEER_QUERY: { lookingFor: USER_B, requestId: randomId() },
   PEER_FOUND: { userId: USER_B, signalAddr: 'wss://signal.example/dev_456', canRelay: true, requestId: randomId() },
+  PEER_NOT_FOUND: { userId: USER_B, requestId: randomId() },
   NETWORK_STATE: { peers: [USER_A, USER_B], canRelay: false, storesFor: [USER_B] },
   FILE_OFFER: { fileId: randomId(), name: 'photo.jpg', size: 123_456, mime: 'image/jpeg', sha256: 'f'.repeat(64), chunkSize: 32_768, chunksSha256: 'e'.repeat(64) },
   FILE_ACCEPT: { fileId: randomId(), accept: true },

@@ -3,7 +3,7 @@
  * chain, DESIGN section 6), switches the peer's signaling to the route found, caches routes that
  * worked and keeps each contact's last attempt for the network panel and the `route` op.
  */
-import type { HostStepName, RouteHint, RouteTrace } from '../../../shared/discovery';
+import type { HostLookup, HostStepName, RouteHint, RouteTrace } from '../../../shared/discovery';
 import type { Presence } from '../../../shared/api';
 import type { SignalRouter } from '../../signaling/signal-router';
 import type { Store } from '../../store/types';
@@ -39,13 +39,29 @@ export class DiscoveryService {
     return this.traces.get(userId) ?? null;
   }
 
+  /** A host-backed step's route (null: none known). */
   async lookup(userId: string, step: HostStepName, timeoutMs: number): Promise<RouteHint | null> {
+    return (await this.find(userId, step, timeoutMs)).route;
+  }
+
+  /** A host-backed step's route and, for the steps that ask peers, how the asking went. */
+  async find(userId: string, step: HostStepName, timeoutMs: number): Promise<HostLookup> {
+    const now = this.lookupNow(userId, step);
+    if (now !== undefined) return { route: now };
+    switch (step) {
+      case 'peers': return this.deps.finder.find(userId, timeoutMs, (addr, from) => this.believable(addr, from, userId));
+      case 'coordinators': return this.coordinators(userId, timeoutMs);
+      case 'registry': return { route: await this.fromRegistry(userId, timeoutMs) };
+      default: return { route: null };
+    }
+  }
+
+  /** Steps answered from this process's state, synchronously (the connections map, the route cache); undefined for the others. */
+  lookupNow(userId: string, step: HostStepName): RouteHint | null | undefined {
     switch (step) {
       case 'active': return this.active(userId);
       case 'cache': return this.cached(userId);
-      case 'peers': return this.deps.finder.find(userId, timeoutMs, (addr, from) => this.believable(addr, from, userId));
-      case 'coordinators': return this.coordinators(userId, timeoutMs);
-      case 'registry': return this.fromRegistry(userId, timeoutMs);
+      default: return undefined;
     }
   }
 
@@ -92,10 +108,10 @@ export class DiscoveryService {
   }
 
   /** Step 4: the coordinators we know and have a channel to (NETWORK_STATE, registry) are asked with more time. */
-  private async coordinators(userId: string, timeoutMs: number): Promise<RouteHint | null> {
+  private async coordinators(userId: string, timeoutMs: number): Promise<HostLookup> {
     const known = this.deps.store.listCoordinators().map((c) => c.userId);
     const open = known.filter((u) => u !== userId && this.deps.mesh().state(u) === 'CONNECTED').slice(0, 16);
-    if (open.length === 0) return null;
+    if (open.length === 0) return { route: null, reason: 'no-peers', asked: 0, answers: 0 };
     return this.deps.finder.find(userId, timeoutMs, (addr, from) => this.believable(addr, from, userId), open);
   }
 

@@ -1,11 +1,13 @@
 /**
- * PEER_QUERY, PEER_FOUND and NETWORK_STATE over the data channels (seed 004 step 3, DESIGN
- * section 6). Direct peers tell each other, in NETWORK_STATE, whom they are connected to and where
- * they can be signaled; that table answers PEER_QUERY. A query is answered only to a contact and
- * only about a direct peer that lets itself be found; a PEER_FOUND counts only as the answer to a
- * query we sent to that very peer. Every table here is capped.
+ * PEER_QUERY, PEER_FOUND, PEER_NOT_FOUND and NETWORK_STATE over the data channels (seed 004 step
+ * 3, DESIGN section 6). Direct peers tell each other, in NETWORK_STATE, whom they are connected to
+ * and where they can be signaled; that table answers PEER_QUERY. A query is answered only to a
+ * contact: PEER_FOUND about a direct peer that lets itself be found, PEER_NOT_FOUND at once
+ * otherwise, so the asker's step ends as soon as everyone asked has answered instead of waiting
+ * for its timeout. An answer counts only as the answer to a query we sent to that very peer.
+ * Every table here is capped.
  */
-import type { RouteHint } from '../../../shared/discovery';
+import type { HostLookup, RouteHint } from '../../../shared/discovery';
 import type { Signer } from '../../../shared/crypto';
 import { encodeEnvelope, signEnvelope, type Envelope } from '../../../shared/envelope';
 import type { RejectCounter } from '../../../shared/errors';
@@ -53,14 +55,19 @@ export interface PeerFinderDeps {
 
 interface PendingQuery {
   target: string;
+  /** Asked and not answered yet. */
   asked: Set<string>;
+  answers: number;
   accept: (addr: string, from: string) => boolean;
-  resolve: (hint: RouteHint | null) => void;
+  /** Ends the query: the route found, or null when every asked peer answered without one. */
+  settle: (hint: RouteHint | null) => void;
 }
 
 export interface PeerFinderStats {
   queriesSent: number;
   queriesAnswered: number;
+  /** Queries from contacts answered PEER_NOT_FOUND. */
+  queriesNotFound: number;
   queriesRefused: number;
   foundAccepted: number;
   networkStatesSent: number;
@@ -75,7 +82,7 @@ export class PeerFinder {
   private debounce: ReturnType<typeof setTimeout> | undefined;
   private interval: ReturnType<typeof setInterval> | undefined;
   readonly counters: PeerFinderStats = {
-    queriesSent: 0, queriesAnswered: 0, queriesRefused: 0, foundAccepted: 0, networkStatesSent: 0, networkStatesReceived: 0,
+    queriesSent: 0, queriesAnswered: 0, queriesNotFound: 0, queriesRefused: 0, foundAccepted: 0, networkStatesSent: 0, networkStatesReceived: 0,
   };
 
   constructor(private readonly deps: PeerFinderDeps, private readonly intervalMs = NETWORK_STATE_INTERVAL_MS) {
@@ -90,7 +97,7 @@ export class PeerFinder {
   stop(): void {
     clearInterval(this.interval);
     clearTimeout(this.debounce);
-    for (const q of this.pending.values()) q.resolve(null);
+    for (const q of [...this.pending.values()]) q.settle(null);
     this.pending.clear();
   }
 
@@ -113,22 +120,36 @@ export class PeerFinder {
 
   /**
    * Asks `among` (default: every connected peer but the target) where `target` is; resolves with
-   * the first PEER_FOUND naming an address `accept` takes from that peer, or null after `timeoutMs`.
+   * the first PEER_FOUND naming an address `accept` takes from that peer, or without a route as
+   * soon as every peer asked has answered (PEER_NOT_FOUND, or an address we can't use), or after
+   * `timeoutMs`. `reason`, `asked` and `answers` say how it ended.
    */
-  find(target: string, timeoutMs: number, accept: (addr: string, from: string) => boolean, among?: string[]): Promise<RouteHint | null> {
-    const asked = (among ?? this.connected()).filter((p) => p !== target && this.deps.mesh.state(p) === 'CONNECTED');
-    if (asked.length === 0 || this.pending.size >= MAX_PENDING_QUERIES) return Promise.resolve(null);
+  find(target: string, timeoutMs: number, accept: (addr: string, from: string) => boolean, among?: string[]): Promise<HostLookup> {
+    const candidates = (among ?? this.connected()).filter((p) => p !== target && this.deps.mesh.state(p) === 'CONNECTED');
+    if (candidates.length === 0) return Promise.resolve({ route: null, reason: 'no-peers', asked: 0, answers: 0 });
+    if (this.pending.size >= MAX_PENDING_QUERIES) return Promise.resolve({ route: null, reason: 'busy', asked: 0, answers: 0 });
     const requestId = randomId();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => finish(null), timeoutMs);
-      const finish = (hint: RouteHint | null): void => {
-        clearTimeout(timer);
-        if (this.pending.delete(requestId)) resolve(hint);
+      const q: PendingQuery = {
+        target, asked: new Set(), answers: 0, accept,
+        settle: (hint) => finish(hint ? { route: hint, reason: 'found' } : { route: null, reason: 'not-found' }),
       };
-      this.pending.set(requestId, { target, asked: new Set(asked), accept, resolve: finish });
-      for (const peer of asked) {
-        if (this.sendEnvelope(peer, 'PEER_QUERY', { lookingFor: target, requestId })) this.counters.queriesSent++;
+      let sent = 0;
+      const finish = (r: Pick<HostLookup, 'route' | 'reason'>): void => {
+        clearTimeout(timer);
+        if (this.pending.delete(requestId)) resolve({ ...r, asked: sent, answers: q.answers });
+      };
+      const timer = setTimeout(() => finish({ route: null, reason: 'timeout' }), timeoutMs);
+      this.pending.set(requestId, q);
+      for (const peer of candidates) {
+        q.asked.add(peer);
+        if (this.sendEnvelope(peer, 'PEER_QUERY', { lookingFor: target, requestId })) {
+          this.counters.queriesSent++;
+          sent++;
+        } else q.asked.delete(peer);
       }
+      if (sent === 0) finish({ route: null, reason: 'no-peers' });
+      else if (q.asked.size === 0) q.settle(null);
     });
   }
 
@@ -137,6 +158,7 @@ export class PeerFinder {
     switch (env.type) {
       case 'PEER_QUERY': return this.onQuery(from, env.body as DataChannelBodies['PEER_QUERY']);
       case 'PEER_FOUND': return this.onFound(from, env.body as DataChannelBodies['PEER_FOUND']);
+      case 'PEER_NOT_FOUND': return this.onNotFound(from, env.body as DataChannelBodies['PEER_NOT_FOUND']);
       case 'NETWORK_STATE': return this.onNetworkState(from, env.body as DataChannelBodies['NETWORK_STATE']);
     }
   }
@@ -151,14 +173,22 @@ export class PeerFinder {
       return;
     }
     const target = body.lookingFor;
-    const n = this.neighbours.get(target);
-    // Only about a direct peer, connected now, that lets itself be found and said where.
-    if (target === from || !n || !n.discoverable || this.deps.mesh.state(target) !== 'CONNECTED') return;
-    const addr = this.deps.preferAddr ? this.deps.preferAddr(n.signalAddrs) : n.signalAddrs[0] ?? null;
-    if (!addr) return;
+    const addr = this.answerFor(from, target);
+    if (addr === null) {
+      // Not a peer we can point to (unknown, not connected, not discoverable, no address): say so now.
+      if (this.sendEnvelope(from, 'PEER_NOT_FOUND', { userId: target, requestId: body.requestId })) this.counters.queriesNotFound++;
+      return;
+    }
     if (this.sendEnvelope(from, 'PEER_FOUND', { userId: target, signalAddr: addr, canRelay: this.deps.canRelay?.() ?? false, requestId: body.requestId })) {
       this.counters.queriesAnswered++;
     }
+  }
+
+  /** Where `asker` may find `target`: only a direct peer, connected now, that lets itself be found and said where. */
+  private answerFor(asker: string, target: string): string | null {
+    const n = this.neighbours.get(target);
+    if (target === asker || !n || !n.discoverable || this.deps.mesh.state(target) !== 'CONNECTED') return null;
+    return this.deps.preferAddr ? this.deps.preferAddr(n.signalAddrs) : n.signalAddrs[0] ?? null;
   }
 
   private onFound(from: string, body: DataChannelBodies['PEER_FOUND']): void {
@@ -168,9 +198,24 @@ export class PeerFinder {
       return;
     }
     q.asked.delete(from);
-    if (body.signalAddr === null || !q.accept(body.signalAddr, from)) return;
+    q.answers++;
+    if (body.signalAddr === null || !q.accept(body.signalAddr, from)) {
+      if (q.asked.size === 0) q.settle(null);
+      return;
+    }
     this.counters.foundAccepted++;
-    q.resolve({ signalAddr: body.signalAddr, via: from, canRelay: body.canRelay });
+    q.settle({ signalAddr: body.signalAddr, via: from, canRelay: body.canRelay });
+  }
+
+  private onNotFound(from: string, body: DataChannelBodies['PEER_NOT_FOUND']): void {
+    const q = this.pending.get(body.requestId);
+    if (!q || !q.asked.has(from) || body.userId !== q.target) {
+      this.deps.rejects.count('UNAUTHORIZED', `unsolicited PEER_NOT_FOUND from ${from.slice(0, 8)}`, 'datachannel');
+      return;
+    }
+    q.asked.delete(from);
+    q.answers++;
+    if (q.asked.size === 0) q.settle(null);
   }
 
   private onNetworkState(from: string, body: DataChannelBodies['NETWORK_STATE']): void {
@@ -200,7 +245,7 @@ export class PeerFinder {
     }
   }
 
-  private sendEnvelope<T extends 'PEER_QUERY' | 'PEER_FOUND' | 'NETWORK_STATE'>(peer: string, type: T, body: DataChannelBodies[T]): boolean {
+  private sendEnvelope<T extends 'PEER_QUERY' | 'PEER_FOUND' | 'PEER_NOT_FOUND' | 'NETWORK_STATE'>(peer: string, type: T, body: DataChannelBodies[T]): boolean {
     const env = signEnvelope({ type, to: peer, body }, this.deps.identity, this.deps.signer);
     return this.deps.mesh.send(peer, encodeEnvelope(env));
   }

@@ -9,4 +9,5 @@ export const storeAndForwardStep: DiscoveryStep = {
   name: 'store',
   budgetMs: STEP_BUDGET_MS.store,
   find: () => Promise.resolve({ store: true }),
+  findNow: () => ({ store: true }),
 };
