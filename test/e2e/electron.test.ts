@@ -3,8 +3,13 @@
  * installed; on machines installed with ELECTRON_SKIP_BINARY_DOWNLOAD=1 each spec reports itself
  * as skipped, with the reason in its name.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { _electron as electron, type ElectronApplication, type Page } from 'playwright-core';
+import { HeadlessPeer, tempProfile as peerProfile } from '../helpers/headless-peer';
+import { makePng, sha256OfFile } from '../integration/files/support';
 import {
   ROOT, electronBinary, ensureDisplay, ensureElectronBuilt, ensureRendererBuilt, headlessWhoami, removeTempProfiles, screenshot, tempProfile,
 } from './support';
@@ -18,6 +23,7 @@ const BROKER = process.env.PARLEY_TEST_BROKER ?? 'mqtt://127.0.0.1:1883';
 const WAIT = { timeout: 60_000 };
 let display: { display: string; stop(): void } | null = null;
 const apps: ElectronApplication[] = [];
+const peers: HeadlessPeer[] = [];
 
 beforeAll(async () => {
   if (!electronPresent) return;
@@ -27,7 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(apps.map((a) => a.close().catch(() => {})));
+  await Promise.all([...apps.map((a) => a.close().catch(() => {})), ...peers.map((p) => p.quit())]);
   display?.stop();
   removeTempProfiles();
 });
@@ -109,5 +115,52 @@ describe('Electron mode', () => {
     await expect.poll(() => pb.locator('[data-mine="true"]', { hasText: 'Hi back' }).getByTestId(/^message-status-/).getAttribute('data-status'), WAIT).toBe('delivered');
     await screenshot(pa, 'electron-chat-alice');
     await screenshot(pb, 'electron-chat-bob');
+  });
+
+  it.skipIf(!electronPresent)(`files: a picked image is sent by its path with a preview; a received one shows its thumbnail, then Open and Show in folder${skipNote}`, { timeout: 240_000 }, async () => {
+    const work = mkdtempSync(join(tmpdir(), 'parley-electron-files-'));
+    const downloads = join(work, 'downloads');
+    const { page } = await launch(tempProfile('electron-files'));
+    const bob = await HeadlessPeer.start({ profile: peerProfile('bob'), name: 'Bob', broker: BROKER });
+    peers.push(bob);
+    await expect.poll(() => page.getByTestId('my-user-id').inputValue(), WAIT).toMatch(/^[0-9a-f]{64}$/);
+    await page.getByTestId('settings-button').click(WAIT);
+    await page.getByTestId('settings-broker').fill(BROKER);
+    await page.getByTestId('settings-name').fill('Alice');
+    await page.getByTestId('settings-downloads').fill(downloads);
+    await page.getByTestId('settings-save').click();
+    const aliceId = await page.getByTestId('my-user-id').inputValue();
+    await bob.ok({ op: 'contact.add', userId: aliceId, name: 'Alice' });
+    await page.getByTestId(`accept-${bob.userId}`).click(WAIT);
+    await bob.waitFor((l) => l.event === 'connection' && l.userId === aliceId && l.state === 'CONNECTED', 90_000);
+    await page.getByTestId(`contact-${bob.userId}`).click(WAIT);
+
+    // Picked with the file button: a File backed by disk, whose path only the preload can tell.
+    const picked = join(work, 'picked.png');
+    writeFileSync(picked, makePng(200, 150));
+    await page.getByTestId('file-input').setInputFiles(picked);
+    const offer = await bob.waitFor((l) => l.event === 'file' && l.state === 'offered' && l.name === 'picked.png', 90_000);
+    expect(String(offer.thumb)).toMatch(/^data:image\/jpeg;base64,/); // the renderer's canvas preview
+    await bob.ok({ op: 'file.accept', id: offer.id });
+    const got = await bob.waitFor((l) => l.event === 'file' && l.id === offer.id && (l.state === 'done' || l.state === 'failed'), 120_000);
+    expect(got.state).toBe('done');
+    expect(await sha256OfFile(String(got.path))).toBe(await sha256OfFile(picked));
+    await page.locator(`[data-testid="file-card"][data-file-id="${String(offer.id)}"][data-state="done"]`).waitFor(WAIT);
+
+    // Received: the offer's preview shows before accepting; done offers Open / Show in folder.
+    const photo = join(work, 'photo.png');
+    const png = makePng(40, 30);
+    writeFileSync(photo, png);
+    const { id } = await bob.ok({ op: 'file.send', to: aliceId, path: photo }, 60_000);
+    const card = page.locator(`[data-testid="file-card"][data-file-id="${String(id)}"]`);
+    const thumb = card.locator('[data-testid="file-thumb"][data-thumb="offer"]');
+    await thumb.waitFor(WAIT);
+    await expect.poll(() => thumb.evaluate((el) => (el as HTMLImageElement).naturalWidth), WAIT).toBe(40);
+    await card.getByTestId('file-accept').click();
+    await page.locator(`[data-testid="file-card"][data-file-id="${String(id)}"][data-state="done"]`).waitFor(WAIT);
+    expect(await card.getByTestId('file-open').isVisible()).toBe(true);
+    expect(await card.getByTestId('file-show').isVisible()).toBe(true);
+    expect(await card.textContent()).toContain(join(downloads, 'photo.png'));
+    await screenshot(page, 'electron-files');
   });
 });
