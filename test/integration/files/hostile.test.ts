@@ -208,6 +208,17 @@ describe('hostile file transfers against a real peer process', () => {
     expect(rssAfter - rssBefore).toBeLessThan(64 * 1024); // KiB
     await chatStillWorks();
   });
+
+  it('after every attack above: no partial file is left, downloads holds only the two files completed on purpose, and chat works', async () => {
+    await eventually(async () => readdirSync(join(victim.opts.profile, 'partial')), (names) => names.length === 0, 30_000);
+    expect(readdirSync(join(victim.opts.profile, 'downloads')).sort()).toEqual(['_CON.txt', 'evil.sh']);
+    expect(readdirSync(victim.opts.profile).filter((n) => /sample|evil|CON|huge|declined|flood/i.test(n))).toEqual([]);
+    const counted = await rejected();
+    for (const code of ['FILE_UNKNOWN', 'FILE_BAD_CHUNK', 'OVERSIZE', 'FILE_HASH_MISMATCH', 'FILE_BAD_NAME', 'FILE_REFUSED', 'FILE_BAD_THUMB']) {
+      expect(counted[`file:${code}`] ?? 0, code).toBeGreaterThan(0);
+    }
+    await chatStillWorks();
+  });
 });
 
 describe.skipIf(process.getuid?.() !== 0)('free-disk check (a real 64 MiB tmpfs profile)', () => {
