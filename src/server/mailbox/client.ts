@@ -69,6 +69,8 @@ export class MailboxClient {
   private readonly clusterKey: Buffer | undefined;
   private readonly tls: MailboxTlsClientOptions | undefined;
   readonly clientId: string;
+  /** Refusals this client retried, by code (the node counts each one it sent). */
+  readonly retried: Record<string, number> = {};
 
   constructor(opts: MailboxClientOptions) {
     this.clientId = opts.clientId ?? `c-${randomUUID()}`;
@@ -197,6 +199,7 @@ export class MailboxClient {
         } else if (!RETRYABLE.has(code)) {
           throw new MailboxError(code as MailboxErrorCode, lastError);
         }
+        this.retried[code] = (this.retried[code] ?? 0) + 1;
         if (code === 'TIMEOUT' || code === 'UNAVAILABLE' || code === 'SHUTTING_DOWN') maybeApplied = true;
         const hint = reply.leader as { addr?: unknown } | null | undefined;
         if (code === 'NOT_LEADER' && hint && typeof hint.addr === 'string' && hint.addr !== target) {
