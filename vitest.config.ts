@@ -10,6 +10,8 @@ export default defineConfig({
     // Generous: multi-process WebRTC tests on a loaded 2-core machine; only there to stop hangs.
     testTimeout: 180_000,
     hookTimeout: 60_000,
+    // Keeps @roamhq/wrtc connections from being garbage-collected in test workers (see the file).
+    setupFiles: ['test/setup/wrtc-keep-alive.ts'],
     reporters: ['default', 'json'],
     outputFile: { json: 'test-results/vitest.json' },
   },
