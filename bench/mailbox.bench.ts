@@ -6,6 +6,8 @@
 //   --failover N          kills of the leader per system (fast profile and JetStream)
 //   --spec-failover N     kills for the spec profile (15 s elections; 0 skips it)
 //   --out FILE            JSON output (default bench/results/mailbox.json)
+//   --in-flight 1,64      only these in-flight cells (default 1,8,64)
+//   --payload 256         only these payload sizes in bytes (default 256,1024)
 //   --inbox-append        issue 8's report-only mode: inbox deposits (signed, sealed, through the
 //                         inbox policy, as the host's mailbox tier makes them) against JetStream R3
 //                         at 1 in flight (`npm run bench:mailbox-inbox`; bench/results/mailbox-inbox.json)
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       'inbox-append': { type: 'boolean', default: false },
       'in-flight': { type: 'string' },
+      payload: { type: 'string' },
     },
   });
   const inboxAppend = values['inbox-append'] === true;
@@ -70,6 +73,8 @@ async function main(): Promise<void> {
     failoverIterations: positiveInt('failover', values.failover, base.failoverIterations),
     specFailoverIterations: positiveInt('spec-failover', values['spec-failover'], base.specFailoverIterations),
     log: (line) => console.log(line),
+    ...(values['in-flight'] !== undefined ? { inFlights: values['in-flight'].split(',').map((v) => Math.max(1, positiveInt('in-flight', v, 1))) } : {}),
+    ...(values.payload !== undefined ? { payloadSizes: values.payload.split(',').map((v) => Math.max(1, positiveInt('payload', v, 256))) } : {}),
     ...(inboxAppend ? {
       inboxAppend,
       payloadSizes: [256, 1024],

@@ -61,6 +61,8 @@ export interface ParleyClusterOptions {
   sync: ParleySync;
   /** Extra `parley mailbox node` flags for every node (e.g. the inbox limits). */
   nodeArgs?: string[];
+  /** Flags for the node processes' `node` itself (e.g. --cpu-prof), before the script. */
+  nodeFlags?: string[];
   label?: string;
 }
 
@@ -109,6 +111,7 @@ export class ParleyCluster implements BenchCluster {
       mkdirSync(dataDir, { recursive: true });
       const peers = ports.map((_, j) => j).filter((j) => j !== i).map(addressOf).join(',');
       const args = [
+        ...(this.options.nodeFlags ?? []),
         CLI, 'mailbox', 'node',
         '--id', id,
         '--port', String(ports[i]),
@@ -132,6 +135,11 @@ export class ParleyCluster implements BenchCluster {
     this.admin = this.newClient();
     const electionBudget = this.options.profile === 'spec' ? 120_000 : 30_000;
     await waitFor('a Parley leader', async () => (await this.adminClient.cluster()).leader !== null, { timeoutMs: electionBudget, intervalMs: 200 });
+  }
+
+  /** OS process ids of the running nodes (profiling: CPU time per append). */
+  pids(): number[] {
+    return this.nodes.map((node) => node.process.pid).filter((pid): pid is number => pid !== undefined);
   }
 
   async createQueue(queue: string): Promise<void> {

@@ -142,6 +142,8 @@ export class MailboxNode {
   private role: Role = 'follower';
   private leader: string | null = null;
   private term = 0;
+  /** a hard state whose only change is the commit index, not written yet (see drainReady) */
+  private deferredHard: HardState | undefined;
   /** term and vote as last written with an fsync */
   private syncedHard: { term: number; vote: string | null } = { term: 0, vote: null };
   private recovering = false;
@@ -242,6 +244,7 @@ export class MailboxNode {
     this.transport?.close();
     for (const s of this.clients) s.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.flushDeferredHard();
     this.storage.close();
   }
 
@@ -324,6 +327,7 @@ export class MailboxNode {
   // ---------- Raft loop ----------
 
   private onTick(): void {
+    this.flushDeferredHard();
     this.raft.tick();
     this.ticks++;
     if (this.role === 'leader') {
@@ -332,6 +336,14 @@ export class MailboxNode {
       if (this.ticks % 20 === 0) this.proposeExpiry();
     }
     this.schedule();
+  }
+
+  /** Writes a held-back commit index (without an fsync: losing it only lowers the restored commit). */
+  private flushDeferredHard(): void {
+    if (!this.deferredHard) return;
+    const hardState = this.deferredHard;
+    this.deferredHard = undefined;
+    this.storage.persist([{ hardState }], { durable: false });
   }
 
   /** Coalesces all work of this event-loop turn into one Ready drain (one transaction). */
@@ -387,8 +399,18 @@ export class MailboxNode {
       lastHard = rd.hardState;
       if (rd.hardState.term !== this.syncedHard.term || rd.hardState.vote !== this.syncedHard.vote) durable = true;
     }
-    this.storage.persist(batches, { durable });
-    if (durable && lastHard) this.syncedHard = { term: lastHard.term, vote: lastHard.vote };
+    if (durable) {
+      // A commit index held back earlier goes first, so a newer hard state in `batches` wins.
+      if (this.deferredHard) batches.unshift({ hardState: this.deferredHard });
+      this.deferredHard = undefined;
+      this.storage.persist(batches, { durable });
+      if (lastHard) this.syncedHard = { term: lastHard.term, vote: lastHard.vote };
+    } else if (lastHard) {
+      // Only the commit index moved (e.g. a majority acknowledged): nothing here must survive a
+      // crash, so it is not written now, between the acknowledgement and the reply, but with the
+      // next write that carries entries, or by the next tick when the node goes idle.
+      this.deferredHard = lastHard;
+    }
     for (const rd of readies) this.handleReady(rd, early);
     this.maybeSnapshot();
     if (this.raft.hasReady()) this.schedule();

@@ -96,7 +96,10 @@ export class RaftLog {
       if (first.index <= this.committed) {
         throw new Error(`raft safety violation: conflict at committed index ${first.index} (commit ${this.committed})`);
       }
-      this.truncateFrom(first.index);
+      // An index past our end is a plain append, not a conflict: nothing is truncated then, and
+      // counting it as a truncation made the follower rescan its whole log for the membership
+      // on every REPLICATE.
+      if (first.index <= this.lastIndex()) this.truncateFrom(first.index);
       this.append(entries.slice(conflict));
     }
     this.commitTo(Math.min(leaderCommit, lastNew));
