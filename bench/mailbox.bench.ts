@@ -3,6 +3,7 @@
 //   --quick               smoke run of a few seconds (numbers are not measurements)
 //   --jetstream-only      skip the Parley side
 //   --runs N --run-ms MS  closed-loop runs per cell and their length
+//   --warmup-ms MS        warm-up before each cell's runs, every system alike (default 2000)
 //   --failover N          kills of the leader per system (fast profile and JetStream)
 //   --spec-failover N     kills for the spec profile (15 s elections; 0 skips it)
 //   --out FILE            JSON output (default bench/results/mailbox.json)
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       'jetstream-only': { type: 'boolean', default: false },
       runs: { type: 'string' },
+      'warmup-ms': { type: 'string' },
       'run-ms': { type: 'string' },
       failover: { type: 'string' },
       'spec-failover': { type: 'string' },
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
     withParley: values['jetstream-only'] !== true,
     runs: Math.max(1, positiveInt('runs', values.runs, base.runs)),
     runMs: Math.max(100, positiveInt('run-ms', values['run-ms'], base.runMs)),
+    warmupMs: positiveInt('warmup-ms', values['warmup-ms'], base.warmupMs),
     failoverIterations: positiveInt('failover', values.failover, base.failoverIterations),
     specFailoverIterations: positiveInt('spec-failover', values['spec-failover'], base.specFailoverIterations),
     log: (line) => console.log(line),

@@ -15,6 +15,11 @@ const FAST_FAILOVER_P99_LIMIT_MS = 2000;
 const NORMAL_VS_JETSTREAM_MIN_RATIO = 0.5;
 const FULL_MIN_THROUGHPUT = 1000;
 const BAR_IN_FLIGHT = 64;
+/** Issue 11: Parley normal (no fsync, like JetStream 2.9) against JetStream R3 at 1 and 64 in flight. */
+const ISSUE11_BARS: { inFlight: number; minRatio: number }[] = [
+  { inFlight: 1, minRatio: 0.7 },
+  { inFlight: 64, minRatio: 0.9 },
+];
 
 function cell(results: BenchResults, system: SystemKey, payloadSize: number, inFlight: number): CellResult | undefined {
   return results.cells.find((c) => c.system === system && c.payloadSize === payloadSize && c.inFlight === inFlight);
@@ -75,6 +80,25 @@ export function evaluateBars(results: BenchResults, payloadSizes: number[]): Bar
         name,
         status: ratio >= NORMAL_VS_JETSTREAM_MIN_RATIO ? 'PASS' : 'FAIL',
         detail: `${normal.medianThroughput.toFixed(0)} vs ${js.medianThroughput.toFixed(0)} appends/s = ${ratio.toFixed(2)}x`,
+      });
+    }
+  }
+  for (const size of payloadSizes) {
+    for (const { inFlight, minRatio } of ISSUE11_BARS) {
+      const normal = cell(results, 'parley-normal', size, inFlight);
+      const js = cell(results, 'jetstream', size, inFlight);
+      const name = `issue 11: Parley normal (no fsync) >= ${minRatio}x JetStream R3 at ${inFlight} in flight, ${size} B`;
+      if (normal === undefined || js === undefined || !usable(normal) || !usable(js)) {
+        bars.push({ name, status: 'N/A', detail: normal?.error ?? js?.error ?? 'not run' });
+        continue;
+      }
+      const r = normal.medianThroughput / js.medianThroughput;
+      const full = cell(results, 'parley-full', size, inFlight);
+      const fullNote = full && usable(full) ? `; Parley full (fsync every write, no JetStream 2.9 equivalent) ${(full.medianThroughput / js.medianThroughput).toFixed(2)}x` : '';
+      bars.push({
+        name,
+        status: r >= minRatio ? 'PASS' : 'FAIL',
+        detail: `${normal.medianThroughput.toFixed(0)} vs ${js.medianThroughput.toFixed(0)} appends/s = ${r.toFixed(2)}x${fullNote}`,
       });
     }
   }
@@ -189,7 +213,7 @@ export function renderReport(results: BenchResults, options: BenchOptions, bars:
     out.push(table(['run', 'acked', 'stored', 'lost', 'dup', 'corrupt', 'unacked-stored', 'result'], rows));
   }
 
-  out.push('', 'Bars (issue 4)');
+  out.push('', 'Bars (issues 4 and 11)');
   for (const bar of bars) out.push(`  [${bar.status}] ${bar.name}: ${bar.detail}`);
   out.push(`  [${baseline.status}] ${baseline.name} (baseline sanity): ${baseline.detail}`);
   if (results.skipped.length > 0) {

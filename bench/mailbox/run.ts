@@ -90,7 +90,9 @@ export function defaultOptions(quick: boolean): Omit<BenchOptions, 'log' | 'with
         inFlights: [1, 8, 64],
         runs: 3,
         runMs: 1000,
-        warmupMs: 500,
+        // Every system, every cell: a freshly started Node broker runs its hot path unoptimised for
+        // its first few thousand appends (JIT), which is not what a long-running broker serves.
+        warmupMs: 2000,
         failoverIterations: 20,
         // Each spec-profile kill costs 15-30 s of election plus read-back; raise with --spec-failover.
         specFailoverIterations: 5,

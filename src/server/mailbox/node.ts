@@ -142,6 +142,9 @@ export class MailboxNode {
   private role: Role = 'follower';
   private leader: string | null = null;
   private term = 0;
+  /** inside drainReady's apply pass: client sockets written to are flushed at its end */
+  private draining = false;
+  private readonly repliesWritten = new Set<net.Socket>();
   /** a hard state whose only change is the commit index, not written yet (see drainReady) */
   private deferredHard: HardState | undefined;
   /** term and vote as last written with an fsync */
@@ -365,12 +368,6 @@ export class MailboxNode {
       if (readies.length > 1000) break;
     }
     if (readies.length === 0) return;
-    const batches: PersistBatch[] = readies.map((rd) => ({
-      hardState: rd.hardState,
-      snapshot: rd.snapshot ? { index: rd.snapshot.index, term: rd.snapshot.term, json: JSON.stringify(rd.snapshot) } : undefined,
-      replaceLog: rd.snapshot !== undefined,
-      entries: rd.entries.map((e) => ({ index: e.index, term: e.term, json: JSON.stringify(e) })),
-    }));
     // A leader's REPLICATE/HEARTBEAT may leave before its own log is durable (Raft thesis 10.2.1,
     // as etcd does): followers fsync in parallel, and the leader cannot count itself towards a
     // commit before this synchronous write returns. Everything else — votes, acknowledgements,
@@ -385,6 +382,12 @@ export class MailboxNode {
       for (const m of early) this.sendRaft(m);
       this.transport.flush();
     }
+    const batches: PersistBatch[] = readies.map((rd) => ({
+      hardState: rd.hardState,
+      snapshot: rd.snapshot ? { index: rd.snapshot.index, term: rd.snapshot.term, json: JSON.stringify(rd.snapshot) } : undefined,
+      replaceLog: rd.snapshot !== undefined,
+      entries: rd.entries.map((e) => ({ index: e.index, term: e.term, json: JSON.stringify(e) })),
+    }));
     // Durable (one fsync in 'full' mode for the whole batch: group commit) when it must be, as
     // etcd's MustSync decides: new entries, a snapshot, or a new term or vote. A hard state whose
     // only change is the commit index is written without an fsync: losing it in a crash only
@@ -411,12 +414,32 @@ export class MailboxNode {
       // next write that carries entries, or by the next tick when the node goes idle.
       this.deferredHard = lastHard;
     }
-    for (const rd of readies) this.handleReady(rd, early);
+    // What others wait for leaves first: acknowledgements and votes now that they are durable,
+    // then the client answers as soon as the entries are applied. (Both used to wait for the
+    // end of the turn, behind the follower's apply and the leader's bookkeeping.)
+    for (const rd of readies) for (const m of rd.messages) if (!early.has(m)) this.sendRaft(m);
+    this.transport.flush();
+    this.draining = true;
+    try {
+      for (const rd of readies) this.handleReady(rd);
+    } finally {
+      this.draining = false;
+      this.flushReplies();
+    }
     this.maybeSnapshot();
     if (this.raft.hasReady()) this.schedule();
   }
 
-  private handleReady(rd: Ready, alreadySent: Set<RaftMessage>): void {
+  /** Sends the client answers written during a drain now instead of at the end of the turn. */
+  private flushReplies(): void {
+    for (const socket of this.repliesWritten) {
+      if (!socket.destroyed) while (socket.writableCorked > 0) socket.uncork();
+    }
+    this.repliesWritten.clear();
+  }
+
+  /** Applies a persisted Ready (its messages have been sent by drainReady). */
+  private handleReady(rd: Ready): void {
     if (rd.hardState) this.term = rd.hardState.term;
     this.onSoftState(rd.softState.role, rd.softState.leader ?? null);
     if (rd.snapshot) {
@@ -428,7 +451,6 @@ export class MailboxNode {
       this.syncTransportPeers();
     }
     if (rd.entries.some((e) => e.type === 'config')) this.syncTransportPeers();
-    for (const m of rd.messages) if (!alreadySent.has(m)) this.sendRaft(m);
     for (const e of rd.committed) this.applyEntry(e);
     for (const rs of rd.readStates) {
       const r = this.reads.get(rs.ctx);
@@ -709,6 +731,7 @@ export class MailboxNode {
     const send: Reply = (frame) => {
       if (socket.destroyed) return;
       writeFrame(socket, frame);
+      if (this.draining) this.repliesWritten.add(socket);
       if (socket.writableLength > MAX_CLIENT_OUTPUT_BYTES) {
         // It sends requests but doesn't read the answers: don't buffer them for it.
         this.refused('SLOW_READER', `${socket.writableLength} bytes of replies unread (cap ${MAX_CLIENT_OUTPUT_BYTES})`, source);
