@@ -59,6 +59,8 @@ export interface MeshOptions {
   disconnectGraceMs?: number;
   maxPeers?: number;
   maxFrameBytes?: number;
+  /** How long a local description may wait for its first candidates (PeerSession CANDIDATE_HOLD_MS). */
+  candidateHoldMs?: number;
   setTimeout?: (fn: () => void, ms: number) => TimerHandle;
   clearTimeout?: (handle: TimerHandle) => void;
   /** A listener threw; the mesh keeps going. Default: console.error. */
@@ -163,6 +165,7 @@ export class Mesh {
   private readonly disconnectGraceMs: number;
   private readonly maxPeers: number;
   private readonly maxFrameBytes: number;
+  private readonly candidateHoldMs: number | undefined;
   private readonly setTimer: (fn: () => void, ms: number) => TimerHandle;
   private readonly clearTimer: (handle: TimerHandle) => void;
   private readonly emitter: ArgsEmitter<MeshEvents>;
@@ -185,6 +188,7 @@ export class Mesh {
     this.disconnectGraceMs = opts.disconnectGraceMs ?? DEFAULT_DISCONNECT_GRACE_MS;
     this.maxPeers = opts.maxPeers ?? DEFAULT_MAX_PEERS;
     this.maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
+    this.candidateHoldMs = opts.candidateHoldMs;
     this.discovery = opts.discovery ?? null;
     this.setTimer = opts.setTimeout ?? ((fn, ms) => globalThis.setTimeout(fn, ms));
     this.clearTimer = opts.clearTimeout ?? ((h) => globalThis.clearTimeout(h as Parameters<typeof globalThis.clearTimeout>[0]));
@@ -482,6 +486,7 @@ export class Mesh {
       iceServers: this.iceServers,
       polite: this.selfId < userId,
       maxFrameBytes: this.maxFrameBytes,
+      ...(this.candidateHoldMs !== undefined ? { candidateHoldMs: this.candidateHoldMs } : {}),
       hooks: {
         signal: (kind, payload) => {
           if (live()) this.signaling.send(userId, kind, payload);

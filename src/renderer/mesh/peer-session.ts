@@ -22,6 +22,30 @@ import {
 export const MESSAGE_CHANNEL_LABEL = 'msg';
 const MESSAGE_CHANNEL_ID = 0;
 const MAX_PENDING_CANDIDATES = 64;
+/**
+ * Candidates travel inside the description where they can (issue 11, setup): each trickled one
+ * is a signaling message of its own (sealed, signed, relayed by the broker and opened), and in
+ * wrtc the description read after setLocalDescription usually already holds the host candidates
+ * whose events follow, so they were sent twice. A new local description therefore waits at most
+ * this long for its first local candidates (host ones come in one burst about a millisecond
+ * after setLocalDescription here), leaves one turn after the first of them, and no candidate it
+ * carries is trickled again; anything gathered later (TCP, server-reflexive, relay) trickles.
+ */
+export const CANDIDATE_HOLD_MS = 10;
+
+type NextTurn = (fn: () => void) => void;
+// Node's setImmediate runs after the pending native callbacks (the rest of the burst); browsers have none.
+const nextTurn: NextTurn = (() => {
+  const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+  return immediate ? (fn) => void immediate(fn) : (fn) => void globalThis.setTimeout(fn, 0);
+})();
+
+interface CandidateHold {
+  /** Local candidates seen while holding; the description sent carries them (or they trickle after it). */
+  seen: RTCIceCandidateInit[];
+  done: Promise<void>;
+  release(): void;
+}
 
 export type SessionCounter =
   | 'glareRollbacks'
@@ -55,6 +79,8 @@ export interface PeerSessionOptions {
   polite: boolean;
   hooks: SessionHooks;
   maxFrameBytes?: number;
+  /** Default CANDIDATE_HOLD_MS. */
+  candidateHoldMs?: number;
 }
 
 export class PeerSession {
@@ -63,6 +89,7 @@ export class PeerSession {
   private readonly polite: boolean;
   private readonly hooks: SessionHooks;
   private readonly maxFrameBytes: number;
+  private readonly candidateHoldMs: number;
 
   private makingOffer = false;
   private offerInFlight: Promise<void> = Promise.resolve();
@@ -78,6 +105,9 @@ export class PeerSession {
   /** Remote offers received but not yet applied: our own offer would only cause needless glare. */
   private remoteOffersQueued = 0;
   private remoteUfrags = new Set<string>();
+  private hold: CandidateHold | null = null;
+  /** Candidates (candidateKey) inside the local description sent last: not trickled a second time. */
+  private described = new Set<string>();
 
   private channelOpen = false;
 
@@ -85,9 +115,13 @@ export class PeerSession {
     this.polite = opts.polite;
     this.hooks = opts.hooks;
     this.maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
+    this.candidateHoldMs = opts.candidateHoldMs ?? CANDIDATE_HOLD_MS;
     this.pc = new opts.RTCPeerConnection({ iceServers: opts.iceServers });
     this.pc.addEventListener('negotiationneeded', () => void this.makeOffer());
     this.pc.addEventListener('icecandidate', (e: RTCPeerConnectionIceEvent) => this.onLocalCandidate(e.candidate));
+    this.pc.addEventListener('icegatheringstatechange', () => {
+      if (this.pc.iceGatheringState === 'complete') this.hold?.release();
+    });
     this.pc.addEventListener('connectionstatechange', () => this.onConnectionStateChange());
     this.pc.addEventListener('datachannel', (e: RTCDataChannelEvent) => {
       if (this.closed || e.channel.label === MESSAGE_CHANNEL_LABEL) return;
@@ -185,6 +219,7 @@ export class PeerSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.dropHold();
     try {
       this.channel.close();
     } catch {
@@ -214,10 +249,13 @@ export class PeerSession {
       const offer = await this.pc.createOffer();
       // A remote offer was applied while ours was being created: it already negotiates the channel.
       if (this.closed || this.pc.signalingState !== 'stable') return;
+      const gathered = this.holdCandidates();
       await this.pc.setLocalDescription(offer);
+      await gathered.wait();
       if (this.closed) return;
       this.sendLocalDescription();
     } catch (error) {
+      this.dropHold();
       if (!this.closed) this.hooks.count('negotiationErrors');
     } finally {
       this.makingOffer = false;
@@ -225,10 +263,53 @@ export class PeerSession {
     }
   }
 
+  /**
+   * Starts holding local candidates back (call it before setLocalDescription, which starts
+   * gathering). `wait()` resolves one turn after the first candidate, when gathering completes, or
+   * candidateHoldMs after it was called, whichever comes first. Never rejects.
+   */
+  private holdCandidates(): { wait(): Promise<void> } {
+    this.hold?.release();
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    let timer: ReturnType<typeof globalThis.setTimeout> | undefined;
+    const hold: CandidateHold = {
+      seen: [],
+      done,
+      release: () => {
+        if (timer !== undefined) globalThis.clearTimeout(timer);
+        resolve();
+      },
+    };
+    this.hold = hold;
+    return {
+      wait: () => {
+        // Armed only now: the first setLocalDescription of a process can itself take longer than the cap.
+        if (this.hold === hold && this.pc.iceGatheringState !== 'complete') timer = globalThis.setTimeout(hold.release, this.candidateHoldMs);
+        else hold.release();
+        return done;
+      },
+    };
+  }
+
+  /** No description follows (closed, or negotiation failed): let go of the hold, nothing to send. */
+  private dropHold(): void {
+    this.hold?.release();
+    this.hold = null;
+  }
+
+  /** Sends the local description with the candidates gathered so far, then trickles any it lacks. */
   private sendLocalDescription(): void {
+    const hold = this.hold;
+    this.hold = null;
+    hold?.release();
     const local = this.pc.localDescription;
     if (!local || (local.type !== 'offer' && local.type !== 'answer')) return;
+    this.described = sdpCandidates(local.sdp);
     this.hooks.signal(local.type, { sdp: { type: local.type, sdp: local.sdp } });
+    for (const candidate of hold?.seen ?? []) {
+      if (candidate.candidate && !this.described.has(candidateKey(candidate.candidate))) this.hooks.signal('iceCandidate', { candidate });
+    }
   }
 
   private async applyDescription(description: { type: 'offer' | 'answer'; sdp: string }): Promise<void> {
@@ -275,10 +356,13 @@ export class PeerSession {
       try {
         const answer = await pc.createAnswer();
         if (this.closed) return;
+        const gathered = this.holdCandidates();
         await pc.setLocalDescription(answer);
+        await gathered.wait();
         if (this.closed) return;
         this.sendLocalDescription();
       } catch (error) {
+        this.dropHold();
         if (!this.closed) this.hooks.count('negotiationErrors');
         return;
       }
@@ -323,6 +407,12 @@ export class PeerSession {
       sdpMLineIndex: candidate.sdpMLineIndex,
     };
     if (candidate.usernameFragment) init.usernameFragment = candidate.usernameFragment;
+    const hold = this.hold;
+    if (hold) {
+      if (hold.seen.push(init) === 1) nextTurn(hold.release);
+      return;
+    }
+    if (this.described.has(candidateKey(candidate.candidate))) return; // already inside the description sent
     this.hooks.signal('iceCandidate', { candidate: init });
   }
 
@@ -359,6 +449,21 @@ export class PeerSession {
     }
     this.hooks.frame(data);
   }
+}
+
+/**
+ * foundation, component, transport, priority, address and port: what names a candidate. The
+ * event's text and the SDP line differ in their extensions (the event adds `ufrag`).
+ */
+function candidateKey(candidate: string): string {
+  return candidate.split(' ', 6).join(' ');
+}
+
+/** The candidateKeys of the a=candidate lines of an SDP. */
+function sdpCandidates(sdp: string): Set<string> {
+  const found = new Set<string>();
+  for (const line of sdp.split(/\r?\n/)) if (line.startsWith('a=candidate:')) found.add(candidateKey(line.slice(2)));
+  return found;
 }
 
 function errorMessage(error: unknown): string {

@@ -102,4 +102,29 @@ describe('mesh: connecting', () => {
     expect(b.closes).toEqual([ALICE]);
     expect(b.states.at(-1)).toEqual({ userId: ALICE, state: 'RECONNECTING', attempt: 1 });
   });
+
+  it('the host candidates travel inside the offer and the answer, and are not trickled again', async () => {
+    bus = new MemorySignalingBus();
+    const sent: { kind: string; from: string; sdp?: string; candidate?: string }[] = [];
+    bus.tap((m) => {
+      const p = m.payload as { sdp?: { sdp?: string }; candidate?: { candidate?: string } | null };
+      sent.push({ kind: m.kind, from: m.from, ...(p.sdp?.sdp ? { sdp: p.sdp.sdp } : {}), ...(p.candidate?.candidate ? { candidate: p.candidate.candidate } : {}) });
+    });
+    // A generous cap, so a loaded machine can't make the description leave before its candidates.
+    const a = startPeer(bus, ALICE, { candidateHoldMs: 10_000 });
+    const b = startPeer(bus, BOB, { candidateHoldMs: 10_000 });
+    peers = [a, b];
+    a.mesh.connect(BOB);
+    await waitFor('connected', () => connected(a, b));
+    await exchange(a, b, 'after');
+    const keyOf = (c: string) => c.replace(/^a=/, '').split(' ', 6).join(' ');
+    for (const [kind, from] of [['offer', ALICE], ['answer', BOB]] as const) {
+      const description = sent.find((m) => m.kind === kind && m.from === from);
+      const inside = (description?.sdp ?? '').split(/\r?\n/).filter((l) => l.startsWith('a=candidate:')).map(keyOf);
+      expect(inside.length, `${kind} carries candidates`).toBeGreaterThan(0);
+      const trickled = sent.filter((m) => m.kind === 'iceCandidate' && m.from === from).map((m) => keyOf(m.candidate ?? ''));
+      expect(trickled.filter((k) => inside.includes(k)), `${kind}'s candidates sent again`).toEqual([]);
+    }
+    expect(a.mesh.stats().signalsRejected + b.mesh.stats().signalsRejected).toBe(0);
+  });
 });
