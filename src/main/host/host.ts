@@ -19,7 +19,6 @@ import { ContactRequestGuard, DEFAULT_CONTACT_REQUEST_LIMITS } from './contact-r
 import { brokerUrlProblem, iceUrlProblem } from '../../shared/settings-urls';
 import { checkStoredSettings } from './stored-settings';
 import { nodeSigner } from '../crypto/node-signer';
-import { nativeSharedKey } from '../crypto/native-box';
 import { useSharedKeyDerivation } from '../../shared/box';
 import { MqttSignaling } from '../signaling/mqtt-signaling';
 import { openStore } from '../store';
@@ -27,6 +26,7 @@ import type { Store, StoredMessage } from '../store/types';
 import { Contacts, HostCallError, shortName } from './contacts';
 import { Delivery } from './delivery';
 import { TypedEmitter } from '../../shared/typed-emitter';
+import { cachedSharedKey, ContactKeyCache, registerContactKeys } from './contact-keys';
 import { loadOrCreateIdentity, type LoadedIdentity, type SecretWrapper } from './keystore';
 import { EMBEDDED_BROKER_URL, embeddedMailboxAddr, ensureEmbeddedServers } from './embedded-servers';
 import { MailboxTier, type MailboxStats } from './mailbox-tier';
@@ -186,11 +186,15 @@ class Host implements HostApi {
   private readonly mailboxSeeds: string[] | null;
   private readonly coordinator: CoordinatorService;
   private lastMailboxError = 0;
+  private readonly unregisterContactKeys: () => void;
 
   constructor(private readonly opts: HostOptions, private readonly loaded: LoadedIdentity, private readonly store: Store) {
-    // Same keys as the pure-JS path, without milliseconds of X25519 per new contact (issue 11, setup).
-    useSharedKeyDerivation(nativeSharedKey);
     const { identity, deviceId } = loaded;
+    // Same keys as the pure-JS path, without milliseconds of X25519 per new contact, and a
+    // contact's kept across restarts (issue 11, setup).
+    const contactKeys = new ContactKeyCache({ store, identity, ...(opts.wrapper ? { wrapper: opts.wrapper } : {}), isContact: (u) => store.getContact(u)?.state === 'accepted' });
+    this.unregisterContactKeys = registerContactKeys(contactKeys);
+    useSharedKeyDerivation(cachedSharedKey);
     this.userId = identity.userId;
     this.deviceId = deviceId;
     this.settings = this.loadSettings();
@@ -938,6 +942,7 @@ class Host implements HostApi {
     this.mesh.close();
     await this.signaling.stop();
     await this.embeddedBroker?.close();
+    this.unregisterContactKeys();
     this.store.close();
   }
 }

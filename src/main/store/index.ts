@@ -4,6 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
+import { createContactKeyQueries } from './contact-keys';
 import { createContactQueries } from './contacts';
 import { createCoordinatorQueries } from './coordinators';
 import { createFileTransferQueries } from './files';
@@ -17,6 +18,7 @@ import { createSettingsQueries } from './settings';
 import { StoreError, type OpenStoreOptions, type Store } from './types';
 
 export * from './types';
+export type { ContactKeyStore, StoredContactKey } from './contact-keys';
 export { LATEST_VERSION } from './migrations';
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
@@ -76,6 +78,7 @@ function createStore(db: BetterSqlite3.Database, file: string, now: () => number
     ...createCoordinatorQueries(db),
     ...createFileTransferQueries(db, now),
     ...createHeldQueries(db),
+    ...createContactKeyQueries(db),
     connectionInfo() {
       return {
         journalMode: String(db.pragma('journal_mode', { simple: true })),

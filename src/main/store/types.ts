@@ -6,6 +6,7 @@
  */
 import type { FileTransferStore } from './files';
 import type { HeldMessageStore } from './held';
+import type { ContactKeyStore } from './contact-keys';
 import type { ContactState, DeliveryPath, MessageStatus, Presence } from '../../shared/api';
 
 export type { ContactState, MessageStatus, Presence };
@@ -135,7 +136,7 @@ export interface Coordinator {
   lastSeen: number;
 }
 
-export interface Store extends FileTransferStore, HeldMessageStore {
+export interface Store extends FileTransferStore, HeldMessageStore, ContactKeyStore {
   /** The file path, or ':memory:'. */
   readonly file: string;
   /** PRAGMA user_version after migrations: the schema version this store runs on. */

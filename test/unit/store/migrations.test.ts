@@ -180,6 +180,24 @@ describe('migrations step by step', () => {
       db.prepare("UPDATE file_transfers SET thumb = x'89504e47' WHERE id = 'f1'").run();
       expect(db.prepare('SELECT thumb FROM file_transfers').pluck().get()).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47]));
     },
+    7: (db) => {
+      migrate(db, { upTo: 6 });
+      db.prepare("INSERT INTO contacts (user_id, name, state, presence, created_at, updated_at) VALUES ('bob', 'Bob', 'accepted', 'offline', 1, 1)").run();
+      db.prepare("INSERT INTO messages (id, peer, sender, recipient, text, ts, status, seq) VALUES ('m1', 'bob', 'alice', 'bob', 'hi', 1, 'sent', 1)").run();
+      const before = { contacts: db.prepare('SELECT * FROM contacts').all(), messages: db.prepare('SELECT * FROM messages').all() };
+      migrate(db, { upTo: 7 });
+      expect(userVersion(db)).toBe(7);
+      expect({ contacts: db.prepare('SELECT * FROM contacts').all(), messages: db.prepare('SELECT * FROM messages').all() }).toEqual(before);
+      expect(columnsOf(db, 'contact_keys')).toEqual(['self_user_id', 'peer_user_id', 'wrapping', 'shared_key', 'created_at']);
+      const insert = db.prepare('INSERT INTO contact_keys (self_user_id, peer_user_id, wrapping, shared_key, created_at) VALUES (?, ?, ?, ?, ?)');
+      insert.run('alice', 'bob', 'none', Buffer.alloc(32, 7), 1);
+      // one key per (identity, contact); another identity in the same profile keeps its own
+      expect(() => insert.run('alice', 'bob', 'none', Buffer.alloc(32, 8), 2)).toThrow(/UNIQUE|PRIMARY/);
+      insert.run('carol', 'bob', 'none', Buffer.alloc(32, 9), 1);
+      expect(() => insert.run('alice', 'dave', 'none', Buffer.alloc(8), 1)).toThrow(/CHECK/);
+      expect(() => insert.run('alice', 'erin', 'none', Buffer.alloc(32), 'yesterday')).toThrow(/cannot store TEXT value in INTEGER column/);
+      expect(db.prepare("SELECT shared_key FROM contact_keys WHERE self_user_id = 'alice'").pluck().all()).toEqual([Buffer.alloc(32, 7)]);
+    },
   };
 
   it('has a step-by-step test for every migration', () => {
