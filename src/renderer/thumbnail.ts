@@ -17,6 +17,11 @@ export function isThumbUrl(url: string | undefined): url is string {
   return url !== undefined && url.length < 4 * MAX_FILE_THUMB_BYTES && THUMB_URL.test(url);
 }
 
+/** A whole received image from file.preview (the host typed it by its bytes; up to 8 MiB). */
+export function isImageDataUrl(url: string | undefined): url is string {
+  return url !== undefined && url.length < 12 * 1024 * 1024 && THUMB_URL.test(url);
+}
+
 export async function makeThumbnail(file: Blob): Promise<string | undefined> {
   if (!RASTER.test(file.type) || file.size === 0 || file.size > MAX_SOURCE_BYTES) return undefined;
   try {

@@ -198,6 +198,8 @@ export const apiArgs = {
   /** Desktop only: open a received, verified file, or show it in its folder. By id, never by path. */
   'file.open': z.object({ id: zFileId }).strict(),
   'file.show': z.object({ id: zFileId }).strict(),
+  /** A received, verified image as a data URL, for its thumbnail where no download URL exists (Electron). By id, never by path. */
+  'file.preview': z.object({ id: zFileId }).strict(),
   'files.list': z.object({ with: zUserId.optional(), limit: z.number().int().min(1).max(1000).optional() }).strict(),
   'network.status': z.object({}).strict(),
   /** The last discovery attempt's trace for this contact (network panel, `route` op). */
@@ -249,6 +251,7 @@ export interface ApiResults {
   'file.cancel': { ok: true };
   'file.open': { ok: true };
   'file.show': { ok: true };
+  'file.preview': { ok: true; url: string };
   'files.list': FileInfo[];
   'network.status': NetworkStatus;
   'route.get': { trace: RouteTrace | null };

@@ -45,6 +45,7 @@ import { fromWireSignal, toWireSignal } from './wire-signal';
 import { isChannelMesh, meshFileChannels } from './files/channels';
 import type { FileOpener } from './files/opener';
 import { FileTransferError, FileTransfers, type FileStats } from './files/transfers';
+import { MAX_PREVIEW_BYTES, previewDataUrl } from './files/thumbnails';
 import type { OwedAckLimits, OwedAckStats } from './owed-acks';
 import { ServerIce } from './server-ice';
 import { mergeIceServers, type IceServerEntry } from '../../shared/schemas/ice';
@@ -774,6 +775,15 @@ class Host implements HostApi {
     return { ok: true };
   }
 
+  private async previewFile(id: string): Promise<{ ok: true; url: string }> {
+    const path = this.files.completedPath(id);
+    const preview = await previewDataUrl(path);
+    if ('url' in preview) return { ok: true, url: preview.url };
+    throw new FileTransferError(preview.error, preview.error === 'NOT_AN_IMAGE'
+      ? `${basename(path)} is not a PNG, JPEG, GIF, WebP or BMP image by its bytes, so it has no preview.`
+      : `${basename(path)} is over ${MAX_PREVIEW_BYTES / 1024 / 1024} MiB, too large to preview; open it instead.`);
+  }
+
   async handle<C extends ApiCall>(call: C, args: ApiArgs<C>): Promise<ApiResults[C]> {
     return this.dispatch(call, args) as ApiResults[C];
   }
@@ -871,6 +881,8 @@ class Host implements HostApi {
       case 'file.open':
       case 'file.show':
         return this.openFile(call, (raw as ApiArgs<'file.open'>).id);
+      case 'file.preview':
+        return this.previewFile((raw as ApiArgs<'file.preview'>).id);
       case 'files.list': {
         const args = raw as ApiArgs<'files.list'>;
         return this.files.list(args.with, args.limit);

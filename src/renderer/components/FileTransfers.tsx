@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
 import type { FileInfo } from '../../shared/api';
 import { useFiles } from '../state/files';
 import { formatBytes } from '../../shared/format-bytes';
-import { isThumbUrl } from '../thumbnail';
+import { isImageDataUrl, isThumbUrl } from '../thumbnail';
 
 function eta(f: FileInfo): string {
   if (!f.rate || f.rate <= 0) return 'estimating…';
@@ -18,6 +18,14 @@ function FileCard({ f, peerName }: { f: FileInfo; peerName: string }) {
   const show = useFiles((s) => s.show);
   const url = useFiles((s) => (f.state === 'done' && f.direction === 'in' ? s.downloadUrl(f.id) : null));
   const incoming = f.direction === 'in';
+  const image = /^image\/(png|jpeg|gif|webp|bmp)$/.test(f.mime ?? '');
+  // Electron has no download URL: a received image whose offer had no preview is shown from the host.
+  const wantsPreview = f.state === 'done' && incoming && !url && image && !isThumbUrl(f.thumb);
+  const preview = useFiles((s) => s.previews[f.id]);
+  const loadPreview = useFiles((s) => s.loadPreview);
+  useEffect(() => {
+    if (wantsPreview) void loadPreview(f.id);
+  }, [wantsPreview, f.id, loadPreview]);
   const kind = f.mime ?? 'file';
   const pct = f.size > 0 ? Math.floor((f.bytes / f.size) * 100) : 100;
   return (
@@ -61,8 +69,10 @@ function FileCard({ f, peerName }: { f: FileInfo; peerName: string }) {
       {isThumbUrl(f.thumb) ? (
         // The offer's preview (the host checked its bytes): shown before accepting, and after.
         <img className="file-thumb" src={f.thumb} alt={`Preview of ${f.name}`} data-testid="file-thumb" data-thumb="offer" />
-      ) : f.state === 'done' && url && /^image\/(png|jpeg|gif|webp|bmp)$/.test(f.mime ?? '') && (
+      ) : f.state === 'done' && url && image ? (
         <img className="file-thumb" src={url} alt={`Thumbnail of ${f.name}`} data-testid="file-thumb" data-thumb="file" />
+      ) : wantsPreview && isImageDataUrl(preview) && (
+        <img className="file-thumb" src={preview} alt={`Thumbnail of ${f.name}`} data-testid="file-thumb" data-thumb="file" />
       )}
       {f.state === 'failed' && <p className="error" data-testid="file-failed">{f.reason ?? 'The transfer failed.'}</p>}
     </li>

@@ -6,7 +6,7 @@ import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { FileInfo, ParleyApi } from '../../shared/api';
-import { makeThumbnail } from '../thumbnail';
+import { isImageDataUrl, makeThumbnail } from '../thumbnail';
 
 export interface FilesState {
   byId: Record<string, FileInfo>;
@@ -23,6 +23,9 @@ export interface FilesState {
   show(id: string): Promise<void>;
   /** Where a received file can be fetched (web mode), or null. */
   downloadUrl(id: string): string | null;
+  /** Electron: received images without a preview in their offer, shown whole (file.preview), by id. */
+  previews: Record<string, string>;
+  loadPreview(id: string): Promise<void>;
 }
 
 export type FilesStore = StoreApi<FilesState>;
@@ -35,7 +38,7 @@ export interface FileSource {
 }
 
 export function createFilesStore(api: ParleyApi, { token, pathOf }: FileSource, onError: (text: string) => void): FilesStore {
-  const store = createStore<FilesState>()((set) => ({
+  const store = createStore<FilesState>()((set, get) => ({
     byId: {},
     token,
     async load(peer) {
@@ -85,6 +88,14 @@ export function createFilesStore(api: ParleyApi, { token, pathOf }: FileSource, 
     },
     downloadUrl(id) {
       return token ? `/files/${id}?token=${encodeURIComponent(token)}` : null;
+    },
+    previews: {},
+    async loadPreview(id) {
+      if (get().previews[id] !== undefined) return;
+      set((s) => ({ previews: { ...s.previews, [id]: '' } })); // asked once; '' until it arrives, or for none
+      // Best effort: a file that is not an image by its bytes, too large, or gone just has no preview.
+      const res = await api.call('file.preview', { id }).catch(() => null);
+      if (res && isImageDataUrl(res.url)) set((s) => ({ previews: { ...s.previews, [id]: res.url } }));
     },
   }));
   api.on('file', (f) => store.setState((s) => ({ byId: { ...s.byId, [f.id]: { ...s.byId[f.id], ...f } } })));

@@ -113,6 +113,43 @@ describe('image thumbnails reach the Electron renderer', () => {
   });
 });
 
+describe('received images without a preview in their offer', () => {
+  it('an image too large to be its own thumbnail is shown whole once verified (file.preview over the IPC); a fake one gets none', { timeout: 180_000 }, async () => {
+    const png = makePng(120, 90);
+    expect(png.length).toBeGreaterThan(16 * 1024);
+    const path = join(work, 'large.png');
+    writeFileSync(path, png);
+    const { id } = await bob.ok({ op: 'file.send', to: host.userId, path }, 60_000);
+    const offered = await inUi(String(id), (f) => f.state === 'offered');
+    expect(offered.thumb).toBeUndefined();
+    // Not before it is received and verified.
+    await expect(api.call('file.preview', { id: String(id) })).rejects.toMatchObject({ code: 'NOT_RECEIVED' });
+    await files.getState().accept(String(id));
+    await inUi(String(id), (f) => f.state === 'done');
+    // What the offer card asks for when it shows a done image without a download URL.
+    await files.getState().loadPreview(String(id));
+    const url = await vi.waitFor(() => {
+      const u = files.getState().previews[String(id)];
+      if (!u) throw new Error('no preview yet');
+      return u;
+    }, WAIT);
+    expect(url).toBe(`data:image/png;base64,${png.toString('base64')}`);
+
+    // Named .png and offered as image/png, but HTML inside: no preview, in the host and in the UI.
+    const fake = join(work, 'fake.png');
+    writeFileSync(fake, '<html><script>alert(1)</script></html>');
+    const { id: fakeId } = await bob.ok({ op: 'file.send', to: host.userId, path: fake }, 60_000);
+    await inUi(String(fakeId), (f) => f.state === 'offered' && f.mime === 'image/png');
+    await files.getState().accept(String(fakeId));
+    await inUi(String(fakeId), (f) => f.state === 'done');
+    await expect(api.call('file.preview', { id: String(fakeId) })).rejects.toMatchObject({ code: 'NOT_AN_IMAGE' });
+    await files.getState().loadPreview(String(fakeId));
+    expect(files.getState().previews[String(fakeId)]).toBe('');
+    await expect(api.call('file.preview', { id: '0'.repeat(32) })).rejects.toMatchObject({ code: 'NO_SUCH_TRANSFER' });
+    await expect(api.call('file.preview', { id: '../../etc/passwd' } as never)).rejects.toMatchObject({ code: 'BAD_ARGS' });
+  });
+});
+
 describe('sending from the Electron UI', () => {
   it('a dropped image is sent by its path on disk; the recipient sees its thumbnail with the offer', { timeout: 180_000 }, async () => {
     const png = makePng(32, 24);

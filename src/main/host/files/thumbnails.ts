@@ -3,8 +3,9 @@
  * PNG/JPEG/GIF/WebP/BMP, recognised by its bytes, never by a claimed type (SVG never). The sender's
  * UI makes one from the picked image; without one, an image file that is itself that small is its
  * own thumbnail. The receiver checks the same way before it stores or shows anything.
+ * A received image with no preview in its offer can be shown whole (previewDataUrl), up to 8 MiB.
  */
-import { open } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { MAX_FILE_THUMB_BYTES } from '../../../shared/schemas/datachannel';
 import { imageTypeOf, type ImageMime } from '../../../shared/image-magic';
 
@@ -43,4 +44,19 @@ export async function ownThumb(path: string, size: number): Promise<Buffer | nul
   } finally {
     await fh.close();
   }
+}
+
+/** The largest received image shown whole as its own thumbnail (file.preview). */
+export const MAX_PREVIEW_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A received image file as a data URL, typed by its own bytes (never SVG, never the sender's
+ * claim): null if it is not a raster image, or too large to preview whole.
+ */
+export async function previewDataUrl(path: string): Promise<{ url: string } | { error: 'NOT_AN_IMAGE' | 'TOO_LARGE_TO_PREVIEW' }> {
+  const { size } = await stat(path);
+  if (size > MAX_PREVIEW_BYTES) return { error: 'TOO_LARGE_TO_PREVIEW' };
+  const bytes = await readFile(path);
+  const mime = imageTypeOf(bytes);
+  return mime ? { url: `data:${mime};base64,${bytes.toString('base64')}` } : { error: 'NOT_AN_IMAGE' };
 }
