@@ -637,13 +637,13 @@ class Host implements HostApi {
       if (route !== undefined) this.routes.worked(userId, route);
       // A direct channel takes over from a relay at once (the outbox resends on open; the receiver de-duplicates).
       this.relayClient.direct(userId);
-      this.finder.connectionsChanged();
+      this.finder.connectionsChanged({ opened: userId });
       this.delivery.onChannelOpen(userId);
       this.coordinator.onChannelOpen(userId);
       this.files.onPeerOpen(userId);
     });
     this.mesh.on('close', (userId) => {
-      this.finder.connectionsChanged(userId);
+      this.finder.connectionsChanged({ closed: userId });
       this.relayServer.onPeerGone(userId);
       this.relayClient.channelClosed(userId);
     });

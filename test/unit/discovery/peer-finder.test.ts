@@ -90,6 +90,18 @@ describe('PeerFinder', () => {
     expect(got.answers).toBeGreaterThanOrEqual(1);
   });
 
+  it('a channel that opens hears our NETWORK_STATE at once (only that peer), so it can point to us straight away', async () => {
+    const { n, link, flush } = network(['alice', 'bob', 'carol']);
+    link(n.alice!, n.bob!);
+    link(n.bob!, n.carol!);
+    n.carol!.finder.connectionsChanged({ opened: n.bob!.userId });
+    expect(n.carol!.sent).toEqual([{ to: n.bob!.userId, type: 'NETWORK_STATE' }]);
+    await flush();
+    const got = await n.alice!.finder.find(n.carol!.userId, FOREVER, () => true);
+    expect(got).toMatchObject({ route: { signalAddr: 'ws://127.0.0.1:1/carol', via: n.bob!.userId }, reason: 'found' });
+    n.carol!.finder.stop();
+  });
+
   it('an address the asker will not take counts as an answer, not a route', async () => {
     const { n, link, flush } = network(['alice', 'bob', 'carol']);
     link(n.alice!, n.bob!);

@@ -101,9 +101,14 @@ export class PeerFinder {
     this.pending.clear();
   }
 
-  /** A channel opened or closed: the connection set changed, so tell the direct peers (debounced). */
-  connectionsChanged(closed?: string): void {
-    if (closed) this.neighbours.delete(closed);
+  /**
+   * A channel opened or closed: the connection set changed, so tell the direct peers (debounced).
+   * A peer that just opened hears at once where we can be signaled: until it does, it can only
+   * answer PEER_NOT_FOUND about us.
+   */
+  connectionsChanged(change: { closed?: string; opened?: string } = {}): void {
+    if (change.closed) this.neighbours.delete(change.closed);
+    if (change.opened) this.sendNetworkState(change.opened);
     clearTimeout(this.debounce);
     this.debounce = setTimeout(() => this.sendNetworkState(), NETWORK_STATE_DEBOUNCE_MS);
     this.debounce.unref?.();
@@ -234,10 +239,11 @@ export class PeerFinder {
   }
 
   /** NETWORK_STATE to every direct peer: whom we are connected to and where we can be signaled. */
-  sendNetworkState(): void {
+  /** Sends NETWORK_STATE to every direct peer, or only to `only`. */
+  sendNetworkState(only?: string): void {
     const connected = this.connected();
     const signalAddrs = this.deps.ownSignalAddrs().slice(0, MAX_NETWORK_STATE_ADDRS);
-    for (const peer of connected) {
+    for (const peer of only === undefined ? connected : connected.filter((p) => p === only)) {
       const peers = connected.filter((p) => p !== peer).slice(0, MAX_NETWORK_STATE_PEERS);
       const storesFor = (this.deps.storesFor?.(peer) ?? []).slice(0, MAX_NETWORK_STATE_PEERS);
       const body = { peers, canRelay: this.deps.canRelay?.() ?? false, signalAddrs, discoverable: this.deps.discoverable(), ...(storesFor.length > 0 ? { storesFor } : {}) };
