@@ -382,37 +382,37 @@ export class MailboxNode {
       for (const m of early) this.sendRaft(m);
       this.transport.flush();
     }
+    // Durable (one fsync in 'full' mode for the whole batch: group commit) when it must be, as
+    // etcd's MustSync decides: new entries, a snapshot, or a new term or vote. A hard state whose
+    // only change is the commit index is not written now, not even beside entries: losing it in a
+    // crash only lowers the restored commit index, which the leader raises again, and everything
+    // committed was already durable on a majority before it counted as committed. It is held back
+    // and written (without an fsync) by the next tick, or with the next new term or vote. So no
+    // write sits between a majority's acknowledgement and the reply, and a follower's write per
+    // REPLICATE is its log page alone.
+    let hasData = false;
+    let newVote = false;
+    let lastHard: HardState | undefined;
+    for (const rd of readies) {
+      if (rd.entries.length > 0 || rd.snapshot) hasData = true;
+      if (!rd.hardState) continue;
+      lastHard = rd.hardState;
+      if (rd.hardState.term !== this.syncedHard.term || rd.hardState.vote !== this.syncedHard.vote) newVote = true;
+    }
     const batches: PersistBatch[] = readies.map((rd) => ({
-      hardState: rd.hardState,
+      hardState: newVote ? rd.hardState : undefined,
       snapshot: rd.snapshot ? { index: rd.snapshot.index, term: rd.snapshot.term, json: JSON.stringify(rd.snapshot) } : undefined,
       replaceLog: rd.snapshot !== undefined,
       entries: rd.entries.map((e) => ({ index: e.index, term: e.term, json: JSON.stringify(e) })),
     }));
-    // Durable (one fsync in 'full' mode for the whole batch: group commit) when it must be, as
-    // etcd's MustSync decides: new entries, a snapshot, or a new term or vote. A hard state whose
-    // only change is the commit index is written without an fsync: losing it in a crash only
-    // lowers the restored commit index, which the leader raises again, and everything committed
-    // was already durable on a majority before it counted as committed. This keeps the second
-    // fsync (of the commit index) off the path between a majority's acknowledgement and the reply.
-    let durable = false;
-    let lastHard: HardState | undefined;
-    for (const rd of readies) {
-      if (rd.entries.length > 0 || rd.snapshot) durable = true;
-      if (!rd.hardState) continue;
-      lastHard = rd.hardState;
-      if (rd.hardState.term !== this.syncedHard.term || rd.hardState.vote !== this.syncedHard.vote) durable = true;
-    }
-    if (durable) {
-      // A commit index held back earlier goes first, so a newer hard state in `batches` wins.
-      if (this.deferredHard) batches.unshift({ hardState: this.deferredHard });
+    if (newVote) {
+      // every batch's hard state is newer than one held back, and complete: it supersedes it
       this.deferredHard = undefined;
-      this.storage.persist(batches, { durable });
+      this.storage.persist(batches, { durable: true });
       if (lastHard) this.syncedHard = { term: lastHard.term, vote: lastHard.vote };
-    } else if (lastHard) {
-      // Only the commit index moved (e.g. a majority acknowledged): nothing here must survive a
-      // crash, so it is not written now, between the acknowledgement and the reply, but with the
-      // next write that carries entries, or by the next tick when the node goes idle.
-      this.deferredHard = lastHard;
+    } else {
+      if (lastHard) this.deferredHard = lastHard;
+      if (hasData) this.storage.persist(batches, { durable: true });
     }
     // What others wait for leaves first: acknowledgements and votes now that they are durable,
     // then the client answers as soon as the entries are applied. (Both used to wait for the
