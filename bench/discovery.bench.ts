@@ -11,15 +11,23 @@
  * connectMs = chain start to data channel open).
  *
  * One round (RUNS rounds; each figure is the median over rounds with min/max):
- *   ws      each target restarts WebSocket-only and alice presses Retry: peers (P) or registry (R) wins;
+ *   ws      each target restarts WebSocket-only; once it is announced (and, for P, bob has it) and
+ *           SETTLE_MS have passed so its start-up is over, alice opens the chat (`chat.open`):
+ *           peers (P) or registry (R) wins. One lookup at a time; everyone else idle but connected;
  *   cache   alice restarts: her start connects to every target at once over the cached routes (step 2);
  *   broker  each target restarts on the shared broker too: the same contact reached over the broker
  *           (step 1, presence) — the baseline for connect times;
  *   store   alice presses Retry for xavier STORE_SAMPLES times.
- * Bar: every step's p95 (all runs of the step: answers and misses) within its seed-004 budget,
- * at the product's 1 ms resolution.
- * Usage: npx tsx bench/discovery.bench.ts [--runs 3] [--targets 10] [--store 5]
- * Writes bench/results/discovery.json.
+ * Step times are the product's (route traces): a monotonic clock at 0.01 ms around the step's
+ * own work; active and cache are answered synchronously, a step that waited says how many other
+ * chains ran in alice's process meanwhile (`concurrent`).
+ * Bar: every step's p95 within its seed-004 budget, over the runs made one lookup at a time: a
+ * step answered synchronously, or one that waited with no other chain running (concurrent 0), in a
+ * chain the bench started (not alice's own reconnect timer firing while a target was starting).
+ * Budgets are whole milliseconds, so p95 is compared rounded to the ms (0.02 ms is within "0 ms").
+ * Every other run is reported beside it (allRuns, byPhase).
+ * Usage: npx tsx bench/discovery.bench.ts [--runs 3] [--targets 9] [--store 5] [--out discovery]
+ * Writes bench/results/<out>.json.
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -34,6 +42,9 @@ const RUNS = arg('--runs', 3);
 // 2 x 9 targets + alice + bob = 20 WebSocket connections from 127.0.0.1: the signal server's per-address cap (SIGNAL_LIMITS).
 const TARGETS = arg('--targets', 9);
 const STORE_SAMPLES = arg('--store', 5);
+const OUT = args.includes('--out') ? String(args[args.indexOf('--out') + 1]) : 'discovery';
+/** After a target's start (announced, bob connected): let its process and bob's finish starting before alice looks. */
+const SETTLE_MS = 1_000;
 const NETWORK = 'bench';
 /** bob tells alice about a new connection in NETWORK_STATE (debounced 250 ms); this is setup, not a measurement. */
 const NETWORK_STATE_SETTLE_MS = 600;
@@ -58,6 +69,8 @@ interface Sample {
   trace: RouteTrace;
   /** Retry written → `connection CONNECTED` seen by the bench (ws phase only). */
   wallMs?: number;
+  /** 'bench': the bench opened the chat / pressed Retry; 'background': alice's own timer or presence got there first. */
+  trigger: 'bench' | 'background';
 }
 
 let urls: { mqtt: string; signal: string; registry: string };
@@ -175,19 +188,22 @@ async function main(): Promise<void> {
         await announced(t.peer, t0);
         if (t.group === 'P') {
           await waitConnected(bob, t.userId, 120_000, bobMark);
-          await sleep(NETWORK_STATE_SETTLE_MS);
-        }
+          await sleep(Math.max(NETWORK_STATE_SETTLE_MS, SETTLE_MS));
+        } else await sleep(SETTLE_MS);
         // alice keeps looking on her reconnect schedule; if that attempt got there first, it is the sample.
         const connectedBefore = alice.lines.slice(aliceMark).some((l) => l.event === 'connection' && l.userId === t.userId && l.state === 'CONNECTED');
-        const retryAt = Date.now();
+        const openAt = Date.now();
         const w0 = performance.now();
-        if (!connectedBefore) await alice.ok({ op: 'retry', userId: t.userId });
+        // "Open chat": the product looks for the contact again if it has no channel to them.
+        if (!connectedBefore) await alice.ok({ op: 'chat.open', userId: t.userId, open: true });
         await waitConnected(alice, t.userId, 120_000, aliceMark);
         const wallMs = performance.now() - w0;
+        if (!connectedBefore) await alice.ok({ op: 'chat.open', userId: t.userId, open: false });
         const tr = await trace(alice, t.userId);
         const phase: Phase = t.group === 'P' ? 'peers' : 'registry';
         if (tr && tr.result === 'connected' && tr.startedAt >= t0) {
-          samples.push({ round, phase, target: t.name, side: 'alice', trace: tr, ...(tr.startedAt >= retryAt ? { wallMs } : {}) });
+          const mine = tr.startedAt >= openAt;
+          samples.push({ round, phase, target: t.name, side: 'alice', trace: tr, trigger: mine ? 'bench' : 'background', ...(mine ? { wallMs } : {}) });
         } else discarded.push({ round, phase, target: t.name, why: `trace ${tr ? `${tr.result}, started ${tr.startedAt - t0} ms after the target` : 'missing'}` });
       }
       process.stderr.write(`round ${round + 1}: ws phase done\n`);
@@ -199,7 +215,7 @@ async function main(): Promise<void> {
       await Promise.all(targets.map((t) => waitConnected(alice!, t.userId, 180_000)));
       for (const t of targets) {
         const tr = await trace(alice, t.userId);
-        if (tr && tr.result === 'connected' && tr.startedAt >= aliceStart) samples.push({ round, phase: 'cache', target: t.name, side: 'alice', trace: tr });
+        if (tr && tr.result === 'connected' && tr.startedAt >= aliceStart) samples.push({ round, phase: 'cache', target: t.name, side: 'alice', trace: tr, trigger: 'bench' });
         else discarded.push({ round, phase: 'cache', target: t.name, why: `trace ${tr ? `${tr.result}, won by ${tr.winner}` : 'missing (the target called first)'}` });
       }
       process.stderr.write(`round ${round + 1}: cache phase done\n`);
@@ -215,8 +231,8 @@ async function main(): Promise<void> {
         const mine = await trace(alice, t.userId);
         const theirs = await trace(t.peer, alice.userId);
         const fresh = (tr: RouteTrace | null): tr is RouteTrace => tr !== null && tr.result === 'connected' && tr.startedAt >= startedAfter - 1;
-        if (fresh(mine)) samples.push({ round, phase: 'broker', target: t.name, side: 'alice', trace: mine });
-        else if (fresh(theirs)) samples.push({ round, phase: 'broker', target: t.name, side: 'target', trace: theirs });
+        if (fresh(mine)) samples.push({ round, phase: 'broker', target: t.name, side: 'alice', trace: mine, trigger: 'bench' });
+        else if (fresh(theirs)) samples.push({ round, phase: 'broker', target: t.name, side: 'target', trace: theirs, trigger: 'bench' });
         else discarded.push({ round, phase: 'broker', target: t.name, why: 'no finished trace on either side' });
       }
       process.stderr.write(`round ${round + 1}: broker phase done\n`);
@@ -229,7 +245,7 @@ async function main(): Promise<void> {
         await alice.ok({ op: 'retry', userId: xavierId });
         const ev = await alice.waitFor((l) => l.event === 'route' && l.userId === xavierId && l.result === 'stored', 120_000, mark);
         const tr = ev as unknown as RouteTrace;
-        if (tr.startedAt >= startedAfter - 1) samples.push({ round, phase: 'store', target: 'xavier', side: 'alice', trace: { ...tr } });
+        if (tr.startedAt >= startedAfter - 1) samples.push({ round, phase: 'store', target: 'xavier', side: 'alice', trace: { ...tr }, trigger: 'bench' });
       }
       process.stderr.write(`round ${round + 1}: store phase done, ${samples.length} samples so far\n`);
     }
@@ -248,17 +264,23 @@ async function main(): Promise<void> {
 
 interface StepFigures {
   budgetMs: number;
+  /** Runs made one lookup at a time (synchronous, or waited with concurrent 0, in a chain the bench started): the bar's runs. */
   runs: number;
   found: number;
-  /** Per round: p50 and p95 of every run of the step; median over rounds with min/max. */
+  /** Per round: p50 and p95 of the bar's runs; median over rounds with min/max. */
   p50Ms: Spread;
   p95Ms: Spread;
-  /** All rounds pooled. */
+  /** The bar's runs, all rounds pooled. */
   pooled: { p50Ms: number; p95Ms: number; maxMs: number };
   answerP95Ms: number;
   missP95Ms: number;
+  /** pooled p95, rounded to the whole ms of the budgets, <= budget. */
   withinBudget: boolean;
-  /** Where the time went: the same step per phase (cache = alice's start, every contact at once). */
+  /** Why the peers/coordinators runs ended (reason field of the trace). */
+  reasons?: Record<string, number>;
+  /** Every run of the step, including those that overlapped other chains or came from alice's own timers. */
+  allRuns: { runs: number; overlapping: number; background: number; p50Ms: number; p95Ms: number; maxMs: number };
+  /** Where the time went: the bar's runs per phase (cache = alice's start, every contact at once). */
   byPhase: Record<string, { runs: number; p50Ms: number; p95Ms: number }>;
 }
 
@@ -266,11 +288,16 @@ function report(samples: Sample[], discarded: Array<{ round: number; phase: Phas
   const rounds = [...new Set(samples.map((s) => s.round))];
   const steps: Partial<Record<DiscoveryStepName, StepFigures>> = {};
   for (const step of DISCOVERY_STEPS) {
-    const runs = samples.flatMap((s) => s.trace.steps.filter((t) => t.step === step && !t.detail?.startsWith('could not use the route')).map((t) => ({ round: s.round, phase: s.phase, ...t })));
-    if (runs.length === 0) continue;
+    const every = samples.flatMap((s) => s.trace.steps.filter((t) => t.step === step && !t.detail?.startsWith('could not use the route'))
+      .map((t) => ({ round: s.round, phase: s.phase, trigger: s.trigger, ...t })));
+    if (every.length === 0) continue;
+    const runs = every.filter((x) => x.trigger === 'bench' && (x.concurrent ?? 0) === 0);
     const perRound = rounds.map((r) => runs.filter((x) => x.round === r).map((x) => x.ms)).filter((xs) => xs.length > 0);
     const all = runs.map((x) => x.ms);
     const pooledP95 = percentile(all, 0.95);
+    const reasons: Record<string, number> = {};
+    for (const x of runs) if (x.reason) reasons[x.reason] = (reasons[x.reason] ?? 0) + 1;
+    const everyMs = every.map((x) => x.ms);
     steps[step] = {
       budgetMs: STEP_BUDGET_MS[step],
       runs: runs.length,
@@ -280,7 +307,12 @@ function report(samples: Sample[], discarded: Array<{ round: number; phase: Phas
       pooled: { p50Ms: percentile(all, 0.5), p95Ms: pooledP95, maxMs: Math.max(...all) },
       answerP95Ms: percentile(runs.filter((x) => x.outcome === 'found').map((x) => x.ms), 0.95),
       missP95Ms: percentile(runs.filter((x) => x.outcome !== 'found').map((x) => x.ms), 0.95),
-      withinBudget: pooledP95 <= STEP_BUDGET_MS[step],
+      withinBudget: runs.length > 0 && Math.round(pooledP95) <= STEP_BUDGET_MS[step],
+      ...(Object.keys(reasons).length ? { reasons } : {}),
+      allRuns: {
+        runs: every.length, overlapping: every.filter((x) => (x.concurrent ?? 0) > 0).length, background: every.filter((x) => x.trigger === 'background').length,
+        p50Ms: percentile(everyMs, 0.5), p95Ms: percentile(everyMs, 0.95), maxMs: Math.max(...everyMs),
+      },
       byPhase: Object.fromEntries([...new Set(runs.map((x) => x.phase))].map((ph) => {
         const xs = runs.filter((x) => x.phase === ph).map((x) => x.ms);
         return [ph, { runs: xs.length, p50Ms: percentile(xs, 0.5), p95Ms: percentile(xs, 0.95) }];
@@ -320,20 +352,20 @@ function report(samples: Sample[], discarded: Array<{ round: number; phase: Phas
     bench: 'discovery',
     revision: revision(),
     at: new Date().toISOString(),
-    setup: `${3 + 2 * TARGETS} parley peer processes and one parley server (--signal --registry, SQLite) on loopback; ${RUNS} rounds; step times and connectMs from the product's route traces (1 ms resolution)`,
+    setup: `${3 + 2 * TARGETS} parley peer processes and one parley server (--signal --registry, SQLite) on loopback; ${RUNS} rounds; step times and connectMs from the product's route traces (monotonic clock, 0.01 ms)`,
     runs: RUNS,
     steps,
     connect,
-    bar: { rule: "every step's p95 (answers and misses, all rounds pooled) <= its seed-004 budget", pass: bar, failing: Object.entries(steps).filter(([, s]) => !s.withinBudget).map(([k]) => k) },
+    bar: { rule: "every step's p95 over its one-at-a-time runs (answers and misses, all rounds pooled), rounded to the budgets' whole ms, <= its seed-004 budget", pass: bar, failing: Object.entries(steps).filter(([, s]) => !s.withinBudget).map(([k]) => k) },
     discarded,
     loadAverage: load,
-    samples: samples.map((s) => ({ round: s.round, phase: s.phase, target: s.target, side: s.side, winner: s.trace.winner, connectMs: s.trace.connectMs, wallMs: s.wallMs !== undefined ? round(s.wallMs, 1) : undefined, steps: s.trace.steps.map((t) => [t.step, t.ms, t.outcome]) })),
+    samples: samples.map((s) => ({ round: s.round, phase: s.phase, target: s.target, side: s.side, trigger: s.trigger, winner: s.trace.winner, connectMs: s.trace.connectMs, wallMs: s.wallMs !== undefined ? round(s.wallMs, 1) : undefined, steps: s.trace.steps.map((t) => [t.step, t.ms, t.outcome, ...(t.reason ? [t.reason, t.asked, t.answers] : []), ...(t.concurrent !== undefined ? [`concurrent ${t.concurrent}`] : [])]) })),
   };
-  const path = writeResult('discovery', result);
-  console.log('\n| step | budget | runs (found) | p50 ms median [min–max] | p95 ms median [min–max] | pooled p95 | answer p95 | miss p95 | within |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  const path = writeResult(OUT, result);
+  console.log('\n| step | budget | runs (found) | p50 ms median [min–max] | p95 ms median [min–max] | pooled p95 | answer p95 | miss p95 | within | all runs (overlapping, background): p95 |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const [name, s] of Object.entries(steps)) {
-    console.log(`| ${name} | ${s.budgetMs} | ${s.runs} (${s.found}) | ${s.p50Ms.median} [${s.p50Ms.min}–${s.p50Ms.max}] | ${s.p95Ms.median} [${s.p95Ms.min}–${s.p95Ms.max}] | ${s.pooled.p95Ms} | ${s.answerP95Ms} | ${s.missP95Ms} | ${s.withinBudget ? 'yes' : 'NO'} |`);
+    console.log(`| ${name} | ${s.budgetMs} | ${s.runs} (${s.found}) | ${s.p50Ms.median} [${s.p50Ms.min}–${s.p50Ms.max}] | ${s.p95Ms.median} [${s.p95Ms.min}–${s.p95Ms.max}] | ${s.pooled.p95Ms} | ${s.answerP95Ms} | ${s.missP95Ms} | ${s.withinBudget ? 'yes' : 'NO'} | ${s.allRuns.runs} (${s.allRuns.overlapping}, ${s.allRuns.background}): ${s.allRuns.p95Ms} |`);
   }
   console.log('\n| found by | samples | phases | connect p50 ms median [min–max] | ratio to broker (p50) |');
   console.log('|---|---|---|---|---|');

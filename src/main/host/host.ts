@@ -222,7 +222,8 @@ class Host implements HostApi {
     ({ registry: this.registry, serverIce: this.serverIce } = this.buildRegistry());
     this.discovery = new DiscoveryService({
       mesh: () => this.mesh, router: this.signaling, routes: this.routes, finder: this.finder, registry: () => this.registry, store,
-      presence: (u) => store.getContact(u)?.presence ?? 'offline',
+      // The tracker's map, not the contacts row (the same value, written on each change): step 1 reads no database.
+      presence: (u) => this.presence?.presenceOf(u) ?? 'offline',
       onTrace: (trace) => this.onTrace(trace),
       relayOf: (u) => (this.relayClient.isRelayed(u) ? this.relayClient.path(u)?.via : undefined),
     });
