@@ -4,6 +4,9 @@
  * Reconnects with the DESIGN backoff (1, 2, 4 … 32 s, jitter) and queues outgoing frames while
  * disconnected (bounded: the oldest are dropped and counted). Frame bodies are opaque here; the
  * caller seals and signs them exactly as for MQTT. ws disables Nagle on its sockets (setNoDelay).
+ * Sends are paced below the server's per-connection frame limit (SIGNAL_LIMITS: burst, then a
+ * rate), so a burst (a start with many contacts: an offer and its candidates each) waits a few
+ * hundred ms instead of being refused with RATE_LIMITED and losing offers.
  */
 import WebSocket from 'ws';
 import { backoffDelay, type BackoffOptions } from '../../shared/backoff';
@@ -18,6 +21,8 @@ import { TypedEmitter } from '../../shared/typed-emitter';
 import type { SignalingState } from './mqtt-signaling';
 
 export const WS_SIGNAL_MAX_QUEUED = 256;
+/** Below the server's limits: the AUTH frame and clock differences must not tip a burst over them. */
+export const WS_SIGNAL_PACE = { burst: SIGNAL_LIMITS.frameBurst - 10, perSecond: SIGNAL_LIMITS.framesPerSecond * 0.9 } as const;
 
 export interface WsSignalClientOptions {
   /** `ws://host:port` (or wss://…), without the deviceId. */
@@ -26,6 +31,8 @@ export interface WsSignalClientOptions {
   identity: Identity;
   signer: Signer;
   maxQueued?: number;
+  /** Client-side pacing; default just under the server's SIGNAL_LIMITS. `false` sends at once. */
+  pace?: { burst: number; perSecond: number } | false;
   backoff?: BackoffOptions;
   /** Give up on a connect attempt (open + CHALLENGE + READY) after this long. Default 10 s. */
   connectTimeoutMs?: number;
@@ -62,6 +69,9 @@ export class WsSignalClient extends TypedEmitter<WsSignalEvents> {
   private stopped = true;
   private retryTimer: NodeJS.Timeout | null = null;
   private connectTimer: NodeJS.Timeout | null = null;
+  private drainTimer: NodeJS.Timeout | null = null;
+  private tokens = 0;
+  private tokensAt = 0;
   private readonly queue: string[] = [];
   private readonly rejects = new RejectCounter({ keepRecent: 10 });
   private sent = 0;
@@ -108,12 +118,13 @@ export class WsSignalClient extends TypedEmitter<WsSignalEvents> {
       this.reject('OVERSIZE', `outgoing ${frame.type} of ${Buffer.byteLength(text)} bytes > ${limit}`);
       return false;
     }
-    if (this.state === 'connected' && this.ws?.readyState === WebSocket.OPEN) {
+    if (this.state === 'connected' && this.ws?.readyState === WebSocket.OPEN && this.queue.length === 0 && this.take()) {
       this.ws.send(text);
       this.sent++;
       return true;
     }
     this.queue.push(text);
+    if (this.state === 'connected' && this.ws) this.scheduleDrain(this.ws);
     const max = this.options.maxQueued ?? WS_SIGNAL_MAX_QUEUED;
     while (this.queue.length > max) {
       this.queue.shift();
@@ -170,6 +181,8 @@ export class WsSignalClient extends TypedEmitter<WsSignalEvents> {
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.connectTimer) clearTimeout(this.connectTimer);
+      if (this.drainTimer) clearTimeout(this.drainTimer);
+      this.drainTimer = null;
       if (this.stopped) return;
       const why = `closed ${code}${reason.length ? `: ${reason.toString()}` : ''}`;
       if (PERMANENT_CLOSES.has(code)) {
@@ -198,6 +211,9 @@ export class WsSignalClient extends TypedEmitter<WsSignalEvents> {
         }
         if (this.connectTimer) clearTimeout(this.connectTimer);
         this.attempt = 0;
+        const pace = this.pace();
+        this.tokens = pace ? pace.burst : 0;
+        this.tokensAt = this.now();
         this.setState('connected');
         this.flush(ws);
         for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
@@ -212,10 +228,42 @@ export class WsSignalClient extends TypedEmitter<WsSignalEvents> {
   }
 
   private flush(ws: WebSocket): void {
-    while (this.queue.length > 0 && ws.readyState === WebSocket.OPEN) {
+    while (this.queue.length > 0 && ws.readyState === WebSocket.OPEN && this.ws === ws && this.take()) {
       ws.send(this.queue.shift()!);
       this.sent++;
     }
+    if (this.queue.length > 0 && this.ws === ws && ws.readyState === WebSocket.OPEN) this.scheduleDrain(ws);
+  }
+
+  private pace(): { burst: number; perSecond: number } | null {
+    const p = this.options.pace ?? WS_SIGNAL_PACE;
+    return p === false ? null : p;
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  /** One frame's worth of the pacing bucket, if there is one. */
+  private take(): boolean {
+    const pace = this.pace();
+    if (!pace) return true;
+    const now = this.now();
+    this.tokens = Math.min(pace.burst, this.tokens + ((now - this.tokensAt) / 1000) * pace.perSecond);
+    this.tokensAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  private scheduleDrain(_ws: WebSocket): void {
+    const pace = this.pace();
+    if (this.drainTimer || !pace) return;
+    const waitMs = Math.max(1, Math.ceil(((1 - this.tokens) / pace.perSecond) * 1000));
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = null;
+      if (this.ws && this.state === 'connected') this.flush(this.ws);
+    }, waitMs);
   }
 
   private scheduleRetry(reason: string): void {
@@ -242,7 +290,9 @@ export class WsSignalClient extends TypedEmitter<WsSignalEvents> {
   private clearTimers(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.connectTimer) clearTimeout(this.connectTimer);
+    if (this.drainTimer) clearTimeout(this.drainTimer);
     this.retryTimer = null;
     this.connectTimer = null;
+    this.drainTimer = null;
   }
 }

@@ -89,6 +89,25 @@ describe('signal server: forwarding', () => {
     await stillForwards(a, b, 'after-not-attached');
   });
 
+  it("paces an honest burst under the server's frame limit: a start with many contacts loses nothing", async () => {
+    const s = await server();
+    const b = await honest(s.url, 'dev-b');
+    const identity = generateIdentity();
+    const a = new WsSignalClient({ serverUrl: s.url, deviceId: 'dev-a', identity, signer: nodeSigner, backoff: { baseMs: 50, capMs: 100 } });
+    cleanups.push(() => a.stop());
+    const errors: ErrorFrame[] = [];
+    a.on('serverError', (e) => errors.push(e));
+    await withTimeout(a.start(), 20_000, 'a READY');
+    // 30 contacts x (an offer + 6 candidates): twice the default burst of 100, sent in one turn.
+    const n = 30 * 7;
+    for (let i = 0; i < n; i++) a.send({ type: i % 7 === 0 ? 'OFFER' : 'ICE_CANDIDATE', to: 'dev-b', body: `burst-${i}` });
+    await waitFor(() => b.frames.length >= n, 'every burst frame delivered', undefined, 60_000);
+    expect(b.frames.map((f) => f.body)).toEqual(Array.from({ length: n }, (_, i) => `burst-${i}`));
+    expect(s.stats().refused.RATE_LIMITED ?? 0).toBe(0);
+    expect(errors).toEqual([]);
+    expect(a.stats()).toMatchObject({ queued: 0, sent: n, droppedFromQueue: 0 });
+  });
+
   it('queues frames while disconnected and sends them after reconnecting', async () => {
     const s = await server();
     const b = await honest(s.url, 'dev-b');
