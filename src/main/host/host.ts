@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import {
   type ApiArgs, type ApiCall, type ApiEventName, type ApiEvents, type ApiResults, type ChatMessage,
   zDownloadsDir, zMaxFileBytes, zNetworkId, zRegistryUrl, zSignalUrls,
-  type Contact, type ConnectionState, type DeliveryPath, type NetworkStatus, type PeerInfo, type Settings, type SignalingState, DEFAULT_MAX_FILE_BYTES,
+  type Contact, type ConnectionState, type DeliveryPath, type NetworkStatus, type PeerInfo, type Presence, type Settings, type SignalingState, DEFAULT_MAX_FILE_BYTES,
 } from '../../shared/api';
 import type { RouteTrace } from '../../shared/discovery';
 import { RejectCounter, type RejectCode } from '../../shared/errors';
@@ -56,6 +56,9 @@ import { RoutedMesh } from './relay/routed-mesh';
 import { IceBlock } from './relay/test-ice-block';
 import { relayLimitsFromEnv } from './relay/limits-env';
 import type { DataChannelBodies } from '../../shared/schemas/datachannel';
+
+/** Contacts whose presence the host keeps in memory (step 1 of discovery); the oldest is forgotten past it. */
+const MAX_PRESENCE_SEEN = 4096;
 
 export interface HostOptions {
   profileDir: string;
@@ -183,6 +186,7 @@ class Host implements HostApi {
   private readonly iceBlock = new IceBlock();
   private signalingState: SignalingState = 'connecting';
   private readonly peerInfo = new Map<string, PeerInfo>();
+  private readonly presenceSeen = new Map<string, Presence>();
   private readonly mailbox: MailboxTier | null;
   private readonly mailboxSeeds: string[] | null;
   private readonly coordinator: CoordinatorService;
@@ -222,8 +226,7 @@ class Host implements HostApi {
     ({ registry: this.registry, serverIce: this.serverIce } = this.buildRegistry());
     this.discovery = new DiscoveryService({
       mesh: () => this.mesh, router: this.signaling, routes: this.routes, finder: this.finder, registry: () => this.registry, store,
-      // The tracker's map, not the contacts row (the same value, written on each change): step 1 reads no database.
-      presence: (u) => this.presence?.presenceOf(u) ?? 'offline',
+      presence: (u) => this.presenceOf(u),
       onTrace: (trace) => this.onTrace(trace),
       relayOf: (u) => (this.relayClient.isRelayed(u) ? this.relayClient.path(u)?.via : undefined),
     });
@@ -355,7 +358,7 @@ class Host implements HostApi {
       timeoutMs: opts.presence?.offlineAfterMs,
     }) : null;
     this.presence?.on('presence', ({ userId, presence }) => {
-      store.setPresence(userId, presence, Date.now());
+      this.setPresence(userId, presence, Date.now());
       this.events.emit('presence', { userId, presence });
       // A contact that just came online is worth a fresh connection attempt.
       if (presence !== 'offline' && this.mesh.state(userId) !== 'CONNECTED') this.reconnect(userId);
@@ -488,7 +491,7 @@ class Host implements HostApi {
     this.wireSignaling();
     this.wireMesh();
     for (const userId of this.contacts.accepted()) {
-      this.store.setPresence(userId, 'offline', this.store.getContact(userId)?.lastSeen ?? null);
+      this.setPresence(userId, 'offline', this.store.getContact(userId)?.lastSeen ?? null);
       this.presence?.track(userId);
     }
     this.routes.ageOut();
@@ -703,6 +706,26 @@ class Host implements HostApi {
         else this.relayClient.onRelay(from, b);
       }
     }
+  }
+
+  /**
+   * A contact's presence as its contacts row says, read once and then kept in a map that every
+   * write of the row also updates (setPresence is the only writer): discovery step 1 (budget 0 ms)
+   * reads no database.
+   */
+  private presenceOf(userId: string): Presence {
+    let p = this.presenceSeen.get(userId);
+    if (p === undefined) {
+      p = this.store.getContact(userId)?.presence ?? 'offline';
+      if (this.presenceSeen.size >= MAX_PRESENCE_SEEN) this.presenceSeen.delete(this.presenceSeen.keys().next().value as string);
+      this.presenceSeen.set(userId, p);
+    }
+    return p;
+  }
+
+  private setPresence(userId: string, presence: Presence, lastSeen: number | null): void {
+    this.store.setPresence(userId, presence, lastSeen);
+    this.presenceSeen.set(userId, presence);
   }
 
   private reconnect(userId: string): void {
