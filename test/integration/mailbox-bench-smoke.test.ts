@@ -106,7 +106,7 @@ describe('mailbox benchmark, quick mode', () => {
     expect(exitCode, output.slice(-3000)).toBe(0);
     expect(results, 'results JSON').toBeDefined();
     expect(results.options.quick).toBe(true);
-    expect(output).toContain('Bars (issue 4)');
+    expect(output).toContain('Bars (issues 4 and 11)');
   });
 
   it('measures JetStream in every cell with sane figures and no loss', () => {
