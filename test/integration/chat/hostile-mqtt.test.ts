@@ -49,7 +49,16 @@ describe('hostile signaling input over raw MQTT', () => {
     const misaddressed = signEnvelope({ type: 'offer', to: generateIdentity().userId, body: { sealed: 'AAAA' } }, attacker, nodeSigner);
     await publish(raw, topic('offer'), encodeEnvelope(misaddressed));
     // Replay: an envelope A really sent to B, captured off the broker and published again.
-    const real = captured.find((c) => c.topic.endsWith('/heartbeat') || c.topic.endsWith('/presence') || c.topic.endsWith('/iceCandidate'));
+    // (Any envelope A signed for B: since candidates ride in the offer and answer there may be no
+    // separate iceCandidate, and a heartbeat may not have come yet.)
+    const fromA = (c: { payload: Buffer }): boolean => {
+      try {
+        return (JSON.parse(c.payload.toString()) as { from?: unknown }).from === a.userId;
+      } catch {
+        return false;
+      }
+    };
+    const real = captured.find(fromA);
     expect(real, 'captured a genuine envelope from A to B').toBeDefined();
     await publish(raw, real!.topic, real!.payload);
     // Malformed JSON, a 10 MB payload and an unknown type.

@@ -23,8 +23,10 @@ describe('resumable file transfer (real WebRTC, real processes killed)', () => {
     return p;
   };
   const fileStats = async (p: HeadlessPeer) => (await p.ok({ op: 'stats' })).files as { chunkBytesSent: number; chunkBytesReceived: number };
+  // Progress comes at a bounded rate: on a fast pair the events step ~half the file at a time
+  // (CI saw 48% and then done), so "about 50%" is the first report between a quarter and three quarters.
   const halfway = (p: HeadlessPeer, id: string) =>
-    p.waitFor((l) => l.event === 'file' && l.id === id && l.state === 'progress' && Number(l.bytes) >= SIZE / 2, 120_000);
+    p.waitFor((l) => l.event === 'file' && l.id === id && l.state === 'progress' && Number(l.bytes) >= SIZE / 4 && Number(l.bytes) <= (SIZE * 3) / 4, 120_000);
 
   beforeAll(async () => {
     broker = await openBroker('mosquitto');
