@@ -135,6 +135,9 @@ describe('hostile file transfers against a real peer process', () => {
       expect(offered.name).toBe(safe);
       await victim.ok({ op: 'file.accept', id });
       const ch = await channel(id);
+      // As a real sender does: wait for the receiver's first "written" before sending (CI saw this
+      // honest transfer fail when its bytes came before the receiver had taken the channel).
+      await new Promise<void>((resolve) => ch.onMessage(() => resolve()));
       ch.send(encodeHashes(0, digests.chunkHashes));
       const { readFileSync } = await import('node:fs');
       const data = readFileSync(sample);
