@@ -5,37 +5,21 @@
  * channel and the file completes with its SHA-256 intact. The stall window is shortened through
  * PARLEY_FILE_STALL_MS so it fires long before ICE consent would drop the connection.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openBroker, type TestBroker } from '../../helpers/brokers';
-import { befriend, eventually, HeadlessPeer, tempProfile } from '../../helpers/headless-peer';
+import { describe, expect, it } from 'vitest';
+import { befriend, eventually, HeadlessPeer } from '../../helpers/headless-peer';
 import { fileEvent, randomFile, settled, sha256OfFile } from './support';
+import { filePeers } from './peers';
 
 const SIZE = 96 * 1024 * 1024;
 
 describe('stalled file channel (real WebRTC, a frozen receiver)', () => {
-  let broker: TestBroker;
-  const peers: HeadlessPeer[] = [];
-  const work = mkdtempSync(join(tmpdir(), 'parley-stall-'));
-  const start = async (name: string): Promise<HeadlessPeer> => {
-    const p = await HeadlessPeer.start({ profile: tempProfile(name), name, broker: broker.url, env: { PARLEY_FILE_STALL_MS: '3000' } });
-    peers.push(p);
-    return p;
-  };
+  const { start, work } = filePeers('stall', {
+    env: { PARLEY_FILE_STALL_MS: '3000' },
+    // A frozen receiver must run again before it can quit.
+    beforeQuit: (peers) => { for (const p of peers) if (p.pid) try { process.kill(p.pid, 'SIGCONT'); } catch { /* gone */ } },
+  });
   const fileStats = async (p: HeadlessPeer) => (await p.ok({ op: 'stats' })).files as { stalls: number; channelsOpened: number };
 
-  beforeAll(async () => {
-    broker = await openBroker('mosquitto');
-  });
-  afterEach(async () => {
-    for (const p of peers) if (p.pid) try { process.kill(p.pid, 'SIGCONT'); } catch { /* gone */ }
-    await Promise.all(peers.splice(0).map((p) => p.quit()));
-  });
-  afterAll(async () => {
-    await broker.close();
-  });
 
   it('the sender closes the stalled channel and the transfer resumes on a new one', async () => {
     const alice = await start('alice');

@@ -4,33 +4,16 @@
  * and again after a restart (it is stored with the transfer); a large image or a file that only
  * claims to be an image by its name carries none.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openBroker, type TestBroker } from '../../helpers/brokers';
-import { befriend, HeadlessPeer, tempProfile } from '../../helpers/headless-peer';
+import { describe, expect, it } from 'vitest';
+import { befriend } from '../../helpers/headless-peer';
 import { fileEvent, makePng, settled } from './support';
+import { filePeers } from './peers';
 
 describe('image thumbnails in file offers (real WebRTC)', () => {
-  let broker: TestBroker;
-  const peers: HeadlessPeer[] = [];
-  const work = mkdtempSync(join(tmpdir(), 'parley-thumbs-'));
-  const start = async (name: string, profile = tempProfile(name)): Promise<HeadlessPeer> => {
-    const p = await HeadlessPeer.start({ profile, name, broker: broker.url });
-    peers.push(p);
-    return p;
-  };
+  const { start, work } = filePeers('thumbs');
 
-  beforeAll(async () => {
-    broker = await openBroker('mosquitto');
-  });
-  afterEach(async () => {
-    await Promise.all(peers.splice(0).map((p) => p.quit()));
-  });
-  afterAll(async () => {
-    await broker.close();
-  });
 
   it('a small image travels as its own thumbnail, shown with the offer and kept after a restart; large or fake images carry none', async () => {
     const alice = await start('alice');
@@ -58,7 +41,6 @@ describe('image thumbnails in file offers (real WebRTC)', () => {
     // Stored with the transfer: a restarted peer still lists it.
     const profile = bob.opts.profile;
     await bob.quit();
-    peers.splice(peers.indexOf(bob), 1);
     const bob2 = await start('bob', profile);
     const relisted = (await bob2.ok({ op: 'files' })).files as { id: string; thumb?: string }[];
     expect(relisted.find((f) => f.id === id)?.thumb).toBe(expected);

@@ -1,30 +1,13 @@
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openBroker, type TestBroker } from '../../helpers/brokers';
+import { describe, expect, it } from 'vitest';
 import { befriend, eventually, HeadlessPeer, tempProfile } from '../../helpers/headless-peer';
 import { fileEvent, randomFile, settled, sha256OfFile } from './support';
+import { filePeers } from './peers';
 
 describe('file transfer between headless peers (real WebRTC)', () => {
-  let broker: TestBroker;
-  const peers: HeadlessPeer[] = [];
-  const work = mkdtempSync(join(tmpdir(), 'parley-files-'));
-  const start = async (name: string, profile = tempProfile(name)): Promise<HeadlessPeer> => {
-    const p = await HeadlessPeer.start({ profile, name, broker: broker.url });
-    peers.push(p);
-    return p;
-  };
+  const { start, work, brokerUrl } = filePeers('files');
 
-  beforeAll(async () => {
-    broker = await openBroker('mosquitto');
-  });
-  afterEach(async () => {
-    await Promise.all(peers.splice(0).map((p) => p.quit()));
-  });
-  afterAll(async () => {
-    await broker.close();
-  });
 
   it('sends 0 B, 1 KiB and 10 MiB files; the receiver gets identical bytes, and both sides see offered → progress → done', async () => {
     const alice = await start('alice');
@@ -137,8 +120,7 @@ describe('file transfer between headless peers (real WebRTC)', () => {
   it('--downloads and --max-file-bytes set the folder and the cap for the run: a larger offer is declined with the reason, a smaller one lands there', async () => {
     const folder = join(work, 'flag-downloads');
     const alice = await start('alice');
-    const bob = await HeadlessPeer.start({ profile: tempProfile('bob'), name: 'bob', broker: broker.url, extraArgs: ['--downloads', folder, '--max-file-bytes', String(2 * 1024 * 1024)] });
-    peers.push(bob);
+    const bob = await start('bob', undefined, ['--downloads', folder, '--max-file-bytes', String(2 * 1024 * 1024)]);
     await befriend(alice, bob);
     const big = randomFile(work, 'too-big.bin', 2 * 1024 * 1024 + 1);
     const refused = String((await alice.ok({ op: 'file.send', to: bob.userId, path: big }, 60_000)).id);
@@ -152,7 +134,7 @@ describe('file transfer between headless peers (real WebRTC)', () => {
     expect(done).toMatchObject({ state: 'done', path: join(folder, 'fits.bin') });
     expect(await sha256OfFile(String(done.path))).toBe(await sha256OfFile(fits));
     // A bad value stops the start with a reason.
-    const bad = await HeadlessPeer.start({ profile: tempProfile('bad'), name: 'bad', broker: broker.url, extraArgs: ['--downloads', folder, '--max-file-bytes', '0'] }).catch((e: Error) => e);
+    const bad = await HeadlessPeer.start({ profile: tempProfile('bad'), name: 'bad', broker: brokerUrl(), extraArgs: ['--downloads', folder, '--max-file-bytes', '0'] }).catch((e: Error) => e);
     expect(String(bad)).toMatch(/--max-file-bytes/);
   });
 
