@@ -13,7 +13,7 @@ import { inboxFilter, inboxTopic, presenceTopic } from '../../../src/main/signal
 import { nodeSigner } from '../../../src/main/crypto/node-signer';
 import { startBroker, type BrokerHandle, type BrokerOptions } from '../../../src/server/broker';
 import { generateIdentity, newDeviceId } from '../../../src/shared/identity';
-import { eventually, rawClient, sleep, startClient, type TestClient } from './helpers';
+import { eventually, rawClient, rawClientReceiving, sleep, startClient, type TestClient } from './helpers';
 
 let broker: BrokerHandle | null = null;
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -237,10 +237,12 @@ describe('finding 5: sessions per identity are capped and idle sessions expire',
     await eventually(() => b.stats().expiredSessions, (n) => n >= 1, 10_000, 'session expiry');
     await eventually(() => b.stats().queues.queuedMessages, (n) => n === 0, 5000, 'queue freed');
     // Coming back finds no session and nothing queued.
-    const back = track(await persistentLogin(b.mqttUrl, idle, deviceId));
-    expect(back.connected).toBe(true);
     let got = 0;
-    back.on('message', () => got++);
+    const backId = mqttClientId(idle.userId, deviceId);
+    const back = track(await rawClientReceiving(b.mqttUrl, {
+      clientId: backId, clean: false, username: idle.userId, protocolVersion: 4, password: makeLoginPassword(idle, backId, nodeSigner, Date.now()),
+    }, () => got++));
+    expect(back.connected).toBe(true);
     await sleep(300);
     expect(got).toBe(0);
   }, 60_000);

@@ -1,5 +1,5 @@
 /** Shared setup for the signaling integration tests: brokers, clients, raw MQTT, waiting. */
-import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
+import { connect, connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { nodeSigner } from '../../../src/main/crypto/node-signer';
 import { withTimeout } from '../../../src/shared/timeout';
 import { makeLoginPassword, mqttClientId } from '../../../src/main/signaling/mqtt-login';
@@ -62,6 +62,21 @@ export async function startClient(url: string, overrides: Partial<MqttSignalingO
 }
 
 /** A plain MQTT client. With an identity it logs in the Parley way (needed on the embedded broker). */
+/**
+ * A raw client whose `onMessage` is in place before CONNACK: a persistent session's queued
+ * messages follow the CONNACK in the same read, before a listener added after `await connect`
+ * exists, and the first of them would be missed.
+ */
+export async function rawClientReceiving(url: string, options: IClientOptions, onMessage: (topic: string, payload: Buffer) => void): Promise<MqttClient> {
+  const client = connect(url, { reconnectPeriod: 0, ...options });
+  client.on('message', onMessage);
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  return client;
+}
+
 export async function rawClient(url: string, identity?: Identity, extra: IClientOptions = {}): Promise<MqttClient> {
   if (!identity) {
     return connectAsync(url, { clientId: `raw-${process.pid}-${Math.random().toString(16).slice(2)}`, reconnectPeriod: 0, ...extra });

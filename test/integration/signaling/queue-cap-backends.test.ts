@@ -9,7 +9,7 @@ import { inboxFilter, inboxTopic } from '../../../src/main/signaling/topics';
 import { startBroker } from '../../../src/server/broker';
 import { levelBackend, memoryBackend } from '../../../src/server/broker/persistence';
 import { generateIdentity, newDeviceId } from '../../../src/shared/identity';
-import { eventually, rawClient, sleep } from './helpers';
+import { eventually, rawClient, rawClientReceiving, sleep } from './helpers';
 
 describe.each(['memory', 'level'] as const)('offline queue cap on the %s backend', (kind) => {
   it('an offline session keeps messages only up to the cap, and gets exactly those it kept', async () => {
@@ -31,10 +31,9 @@ describe.each(['memory', 'level'] as const)('offline queue cap on the %s backend
       expect(b.stats().refused.queueDrop).toBe(15);
       await sleep(20);
       const got: string[] = [];
-      const back = await rawClient(b.mqttUrl, me, {
-        clientId, clean: false, password: makeLoginPassword(me, clientId, nodeSigner, Date.now() + 1),
-      });
-      back.on('message', (_topic, payload) => got.push(payload.toString()));
+      const back = await rawClientReceiving(b.mqttUrl, {
+        clientId, clean: false, username: me.userId, protocolVersion: 4, password: makeLoginPassword(me, clientId, nodeSigner, Date.now() + 1),
+      }, (_topic, payload) => got.push(payload.toString()));
       // A loaded machine replays a disk queue slowly: wait for the five, then a little longer for
       // any that should not be there.
       await eventually(() => got.length, (n) => n >= 5, 30_000, 'the kept messages to arrive').catch(() => undefined);
