@@ -40,6 +40,8 @@ export class HeadlessPeer {
   private nextReq = 1;
   private waiters: { pred: (l: Line) => boolean; resolve: (l: Line) => void }[] = [];
   readonly exited: Promise<number | null>;
+  /** The process exited and its output was read to the end. */
+  private closed = false;
 
   private constructor(readonly opts: PeerOptions) {
     // PARLEY_PEER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the peers.
@@ -51,6 +53,7 @@ export class HeadlessPeer {
     const [command, ...rest] = [...(opts.wrap ?? []), process.execPath, ...args] as [string, ...string[]];
     this.child = spawn(command, rest, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
     this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
+    this.child.once('close', () => (this.closed = true));
     createInterface({ input: this.child.stdout }).on('line', (raw) => {
       let line: Line;
       try {
@@ -103,15 +106,25 @@ export class HeadlessPeer {
       if (past) return Promise.resolve(past);
     }
     return new Promise((resolvePromise, reject) => {
-      const timer = setTimeout(() => {
+      const who = this.opts.name ?? this.opts.profile;
+      const fail = (why: string): void => {
+        clearTimeout(timer);
+        this.child.off('close', onExit);
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting on ${this.opts.name ?? this.opts.profile}; last lines: ${JSON.stringify(this.lines.slice(-5))} stderr: ${this.stderr.join('').slice(-2000)}`));
-      }, timeoutMs);
+        reject(new Error(`${why} waiting on ${who}; last lines: ${JSON.stringify(this.lines.slice(-5))} stderr: ${this.stderr.join('').slice(-2000)}`));
+      };
+      // A peer that died never prints the line: say so at once instead of waiting out the timeout
+      // ('close', not 'exit': by then every line it printed has been read).
+      const onExit = (): void => fail(`the process exited (code ${this.child.exitCode}, signal ${this.child.signalCode})`);
+      const timer = setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs);
       const done = (l: Line): void => {
         clearTimeout(timer);
+        this.child.off('close', onExit);
         resolvePromise(l);
       };
       this.waiters.push({ pred, resolve: done });
+      if (this.closed) onExit();
+      else this.child.once('close', onExit);
     });
   }
 

@@ -37,7 +37,8 @@ export function fileEvent(p: HeadlessPeer, id: string, state: string, timeoutMs 
 }
 
 /** Resolves with the first terminal event (done or failed) of a transfer. */
-export function settled(p: HeadlessPeer, id: string, timeoutMs = 180_000): Promise<Line> {
+/** Waits for done or failed; the default stays under vitest's 180 s test timeout, so a hang reports the peer's last lines. */
+export function settled(p: HeadlessPeer, id: string, timeoutMs = 150_000): Promise<Line> {
   return p.waitFor((l) => l.event === 'file' && l.id === id && (l.state === 'done' || l.state === 'failed'), timeoutMs);
 }
 
