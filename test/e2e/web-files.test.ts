@@ -3,46 +3,17 @@
  * headless peer (the bytes cross the page's own WebRTC data channel and the host⇄page bridge),
  * the progress bar is screenshot mid-transfer, and the received file's SHA-256 matches.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { HeadlessPeer, tempProfile as peerProfile } from '../helpers/headless-peer';
+import { describe, expect, it } from 'vitest';
 import { sha256OfFile } from '../integration/files/support';
-import { ensureRendererBuilt, launchChromium, removeTempProfiles, screenshot, startWeb, tempProfile, type WebInstance } from './support';
+import { screenshot } from './support';
+import { WAIT, webAndPeer } from './web-and-peer';
 
-const BROKER = process.env.PARLEY_TEST_BROKER ?? 'mqtt://127.0.0.1:1883';
-const WAIT = { timeout: 90_000 };
 const SIZE = 24 * 1024 * 1024;
-
-let browser: Browser;
-const running: WebInstance[] = [];
-const peers: HeadlessPeer[] = [];
-
-beforeAll(async () => {
-  ensureRendererBuilt();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await Promise.all([...running.map((w) => w.stop()), ...peers.map((p) => p.quit())]);
-  removeTempProfiles();
-});
+const { pair } = webAndPeer();
 
 describe('files in web mode', () => {
   it('a file dropped into the page reaches a headless peer with its SHA-256 intact', { timeout: 300_000 }, async () => {
-    const alice = await startWeb({ profile: tempProfile('alice'), broker: BROKER, name: 'Alice' });
-    running.push(alice);
-    const bob = await HeadlessPeer.start({ profile: peerProfile('bob'), name: 'Bob', broker: BROKER });
-    peers.push(bob);
-    await bob.signalingUp();
-    const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
-    await page.goto(alice.url);
-    await expect.poll(() => page.getByTestId('my-user-id').inputValue(), WAIT).toBe(alice.userId);
-
-    await bob.ok({ op: 'contact.add', userId: alice.userId, name: 'Alice' });
-    await page.getByTestId(`accept-${bob.userId}`).click(WAIT);
-    await bob.waitFor((l) => l.event === 'connection' && l.userId === alice.userId && l.state === 'CONNECTED', 90_000);
-    await page.getByTestId(`contact-${bob.userId}`).click(WAIT);
+    const { alice, bob, page } = await pair();
 
     // Drop a file made in the page (random bytes), exactly as a dragged file arrives.
     const pageHash = await page.evaluate(async (size) => {
