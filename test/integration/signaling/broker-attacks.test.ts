@@ -13,7 +13,7 @@ import { inboxFilter, inboxTopic, presenceTopic } from '../../../src/main/signal
 import { nodeSigner } from '../../../src/main/crypto/node-signer';
 import { startBroker, type BrokerHandle, type BrokerOptions } from '../../../src/server/broker';
 import { generateIdentity, newDeviceId } from '../../../src/shared/identity';
-import { eventually, rawClient, rawClientReceiving, sleep, startClient, type TestClient } from './helpers';
+import { eventually, rawClient, sleep, startClient, type TestClient } from './helpers';
 
 let broker: BrokerHandle | null = null;
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -239,8 +239,8 @@ describe('finding 5: sessions per identity are capped and idle sessions expire',
     // Coming back finds no session and nothing queued.
     let got = 0;
     const backId = mqttClientId(idle.userId, deviceId);
-    const back = track(await rawClientReceiving(b.mqttUrl, {
-      clientId: backId, clean: false, username: idle.userId, protocolVersion: 4, password: makeLoginPassword(idle, backId, nodeSigner, Date.now()),
+    const back = track(await rawClient(b.mqttUrl, idle, {
+      clientId: backId, clean: false, password: makeLoginPassword(idle, backId, nodeSigner, Date.now()),
     }, () => got++));
     expect(back.connected).toBe(true);
     await sleep(300);

@@ -61,35 +61,34 @@ export async function startClient(url: string, overrides: Partial<MqttSignalingO
   return client;
 }
 
-/** A plain MQTT client. With an identity it logs in the Parley way (needed on the embedded broker). */
 /**
- * A raw client whose `onMessage` is in place before CONNACK: a persistent session's queued
- * messages follow the CONNACK in the same read, before a listener added after `await connect`
- * exists, and the first of them would be missed.
+ * A plain MQTT client. With an identity it logs in the Parley way (needed on the embedded broker).
+ * `onMessage` is attached before CONNACK: a persistent session's queued messages follow the
+ * CONNACK in the same read, and a listener added after the connect resolves would miss the first.
  */
-export async function rawClientReceiving(url: string, options: IClientOptions, onMessage: (topic: string, payload: Buffer) => void): Promise<MqttClient> {
-  const client = connect(url, { reconnectPeriod: 0, ...options });
+export async function rawClient(url: string, identity?: Identity, extra: IClientOptions = {}, onMessage?: (topic: string, payload: Buffer) => void): Promise<MqttClient> {
+  let options: IClientOptions;
+  if (!identity) {
+    options = { clientId: `raw-${process.pid}-${Math.random().toString(16).slice(2)}`, reconnectPeriod: 0, ...extra };
+  } else {
+    const clientId = mqttClientId(identity.userId, newDeviceId());
+    options = {
+      clientId,
+      username: identity.userId,
+      password: makeLoginPassword(identity, clientId, nodeSigner, Date.now()),
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      ...extra,
+    };
+  }
+  if (!onMessage) return connectAsync(url, options);
+  const client = connect(url, options);
   client.on('message', onMessage);
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', reject);
   });
   return client;
-}
-
-export async function rawClient(url: string, identity?: Identity, extra: IClientOptions = {}): Promise<MqttClient> {
-  if (!identity) {
-    return connectAsync(url, { clientId: `raw-${process.pid}-${Math.random().toString(16).slice(2)}`, reconnectPeriod: 0, ...extra });
-  }
-  const clientId = mqttClientId(identity.userId, newDeviceId());
-  return connectAsync(url, {
-    clientId,
-    username: identity.userId,
-    password: makeLoginPassword(identity, clientId, nodeSigner, Date.now()),
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-    ...extra,
-  });
 }
 
 /**

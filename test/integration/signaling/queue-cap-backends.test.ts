@@ -9,7 +9,7 @@ import { inboxFilter, inboxTopic } from '../../../src/main/signaling/topics';
 import { startBroker } from '../../../src/server/broker';
 import { levelBackend, memoryBackend } from '../../../src/server/broker/persistence';
 import { generateIdentity, newDeviceId } from '../../../src/shared/identity';
-import { eventually, rawClient, rawClientReceiving, sleep } from './helpers';
+import { eventually, rawClient, sleep } from './helpers';
 
 /**
  * Known bug, open: on the LevelDB backend this fails about 1 run in 4 even on a quiet machine —
@@ -40,8 +40,8 @@ describe.each(['memory', 'level'] as const)('offline queue cap on the %s backend
       expect(b.stats().refused.queueDrop).toBe(15);
       await sleep(20);
       const got: string[] = [];
-      const back = await rawClientReceiving(b.mqttUrl, {
-        clientId, clean: false, username: me.userId, protocolVersion: 4, password: makeLoginPassword(me, clientId, nodeSigner, Date.now() + 1),
+      const back = await rawClient(b.mqttUrl, me, {
+        clientId, clean: false, password: makeLoginPassword(me, clientId, nodeSigner, Date.now() + 1),
       }, (_topic, payload) => got.push(payload.toString()));
       // A loaded machine replays a disk queue slowly: wait for the five, then a little longer for
       // any that should not be there.
