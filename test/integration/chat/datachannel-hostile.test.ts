@@ -4,39 +4,28 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeSigner } from '../../../src/main/crypto/node-signer';
-import { startHost, type HostApi } from '../../../src/main/host/host';
-import { loadOrCreateIdentity } from '../../../src/main/host/keystore';
+import type { HostApi } from '../../../src/main/host/host';
 import type { MeshCommand } from '../../../src/shared/api';
 import { encodeEnvelope, signEnvelope } from '../../../src/shared/envelope';
 import { generateIdentity, type Identity } from '../../../src/shared/identity';
 import { randomId } from '../../../src/shared/ids';
-import { MOSQUITTO_URL } from '../../helpers/brokers';
-import { eventually, tempProfile } from '../../helpers/headless-peer';
+import { startBridgedHosts, type BridgedHosts } from '../../helpers/bridged-hosts';
+import { eventually } from '../../helpers/headless-peer';
 
 describe('hostile data-channel frames', () => {
   let alice: HostApi;
   let bob: HostApi;
   let bobIdentity: Identity;
   let session: string;
-  const commands: MeshCommand[] = [];
+  let hosts: BridgedHosts;
+  let commands: MeshCommand[];
 
   beforeAll(async () => {
-    const bobProfile = tempProfile('dc-bob');
-    alice = await startHost({ profileDir: tempProfile('dc-alice'), name: 'alice', brokerUrl: MOSQUITTO_URL });
-    bob = await startHost({ profileDir: bobProfile, name: 'bob', brokerUrl: MOSQUITTO_URL });
-    bobIdentity = loadOrCreateIdentity(bobProfile).identity;
-    for (const h of [alice, bob]) await eventually(() => h.handle('status', {}), (s) => s.signaling === 'connected');
-    const asked = new Promise((r) => bob.on('contactRequest', r));
-    await alice.handle('contacts.add', { userId: bob.userId });
-    await asked;
-    await bob.handle('contacts.respond', { userId: alice.userId, accept: true });
-    await eventually(() => alice.handle('contacts.list', {}), (cs) => cs[0]?.state === 'accepted');
-    alice.on('mesh.command', (c) => commands.push(c));
-    ({ session } = await alice.handle('mesh.attach', {}));
-    await alice.handle('mesh.report', { kind: 'state', session, userId: bob.userId, state: 'CONNECTED', attempt: 0 });
+    hosts = await startBridgedHosts('dc');
+    ({ alice, bob, bobIdentity, session, commands } = hosts);
   });
   afterAll(async () => {
-    await Promise.all([alice?.close(), bob?.close()]);
+    await hosts?.close();
   });
 
   const inject = (frame: string, from = bob.userId) => alice.handle('mesh.report', { kind: 'frame', session, userId: from, frame });

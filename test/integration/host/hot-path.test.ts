@@ -11,14 +11,13 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeSigner } from '../../../src/main/crypto/node-signer';
 import { MAX_TURN_ITEMS } from '../../../src/main/host/delivery';
-import { startHost, type HostApi } from '../../../src/main/host/host';
-import { loadOrCreateIdentity } from '../../../src/main/host/keystore';
+import type { HostApi } from '../../../src/main/host/host';
 import type { MeshCommand } from '../../../src/shared/api';
 import { decodeEnvelope, encodeEnvelope, signEnvelope } from '../../../src/shared/envelope';
 import type { Identity } from '../../../src/shared/identity';
 import { randomId } from '../../../src/shared/ids';
-import { MOSQUITTO_URL } from '../../helpers/brokers';
-import { eventually, tempProfile } from '../../helpers/headless-peer';
+import { startBridgedHosts, type BridgedHosts } from '../../helpers/bridged-hosts';
+import { eventually } from '../../helpers/headless-peer';
 
 describe('delivery hot path', () => {
   let alice: HostApi;
@@ -26,29 +25,18 @@ describe('delivery hot path', () => {
   let bobIdentity: Identity;
   let session: string;
   let aliceDb: Database.Database;
-  const commands: MeshCommand[] = [];
+  let hosts: BridgedHosts;
+  let commands: MeshCommand[];
 
   beforeAll(async () => {
-    const aliceProfile = tempProfile('hot-alice');
-    const bobProfile = tempProfile('hot-bob');
-    alice = await startHost({ profileDir: aliceProfile, name: 'alice', brokerUrl: MOSQUITTO_URL });
-    bob = await startHost({ profileDir: bobProfile, name: 'bob', brokerUrl: MOSQUITTO_URL });
-    bobIdentity = loadOrCreateIdentity(bobProfile).identity;
-    for (const h of [alice, bob]) await eventually(() => h.handle('status', {}), (s) => s.signaling === 'connected');
-    const asked = new Promise((r) => bob.on('contactRequest', r));
-    await alice.handle('contacts.add', { userId: bob.userId });
-    await asked;
-    await bob.handle('contacts.respond', { userId: alice.userId, accept: true });
-    await eventually(() => alice.handle('contacts.list', {}), (cs) => cs[0]?.state === 'accepted');
-    alice.on('mesh.command', (c) => commands.push(c));
-    ({ session } = await alice.handle('mesh.attach', {}));
-    await alice.handle('mesh.report', { kind: 'state', session, userId: bob.userId, state: 'CONNECTED', attempt: 0 });
+    hosts = await startBridgedHosts('hot');
+    ({ alice, bob, bobIdentity, session, commands } = hosts);
     // A second connection to Alice's database: what it sees is what is on disk (committed).
-    aliceDb = new Database(join(aliceProfile, 'parley.db'), { readonly: true });
+    aliceDb = new Database(join(hosts.aliceProfile, 'parley.db'), { readonly: true });
   }, 60_000);
   afterAll(async () => {
     aliceDb?.close();
-    await Promise.all([alice?.close(), bob?.close()]);
+    await hosts?.close();
   });
 
   const inject = (frame: string) => alice.handle('mesh.report', { kind: 'frame', session, userId: bob.userId, frame });
