@@ -118,31 +118,60 @@ export function boundOfflineQueues(
     return best;
   }
 
-  persistence.outgoingEnqueueCombi = async (allSubs: unknown[], raw: unknown) => {
-    const packet = raw as QueuedPacket;
-    const bytes = packetBytes(packet);
-    let subs = allSubs as Sub[];
-    if (policy === 'refuseNew') {
-      subs = subs.filter((sub) => {
-        const ledger = ledgers.get(sub.clientId);
-        const full =
-          (ledger !== undefined && (ledger.entries.length >= limits.maxMessages || ledger.bytes + bytes > limits.maxBytes)) ||
-          totalBytes + bytes > limits.maxTotalBytes;
-        if (full) {
-          dropped++;
-          onDrop(sub.clientId, `session queue full (${limits.maxMessages} messages, ${limits.maxBytes} B, ${limits.maxTotalBytes} B in all): new message refused`);
-        }
-        return !full;
-      });
+  function record(clientId: string, entry: Entry): void {
+    let ledger = ledgers.get(clientId);
+    if (!ledger) ledgers.set(clientId, (ledger = { entries: [], bytes: 0 }));
+    ledger.entries.push(entry);
+    ledger.bytes += entry.bytes;
+    totalBytes += entry.bytes;
+  }
+
+  function unrecord(clientId: string, entry: Entry): void {
+    const ledger = ledgers.get(clientId);
+    const index = ledger?.entries.indexOf(entry) ?? -1;
+    if (ledger && index >= 0) forget(clientId, ledger, index);
+  }
+
+  function isFull(clientId: string, bytes: number): boolean {
+    const ledger = ledgers.get(clientId);
+    return (
+      (ledger !== undefined && (ledger.entries.length >= limits.maxMessages || ledger.bytes + bytes > limits.maxBytes)) ||
+      totalBytes + bytes > limits.maxTotalBytes
+    );
+  }
+
+  /**
+   * Disk backends: a full queue refuses the new message. The slot is taken before the (slow) write,
+   * because aedes runs several publishes' enqueues at once: checking first and counting after the
+   * write let two messages past a cap of one free slot.
+   */
+  async function enqueueRefusingNew(subs: Sub[], raw: unknown, entryFor: () => Entry, bytes: number): Promise<void> {
+    const admitted: Array<[Sub, Entry]> = [];
+    for (const sub of subs) {
+      if (isFull(sub.clientId, bytes)) {
+        dropped++;
+        onDrop(sub.clientId, `session queue full (${limits.maxMessages} messages, ${limits.maxBytes} B, ${limits.maxTotalBytes} B in all): new message refused`);
+        continue;
+      }
+      const entry = entryFor();
+      record(sub.clientId, entry);
+      admitted.push([sub, entry]);
     }
+    try {
+      await enqueueCombi(admitted.map(([sub]) => sub), raw);
+    } catch (error) {
+      for (const [sub, entry] of admitted) unrecord(sub.clientId, entry);
+      throw error;
+    }
+  }
+
+  /** The in-memory backend: the message is kept and the oldest of the busiest sender goes. */
+  async function enqueueDroppingOldest(subs: Sub[], raw: unknown, entryFor: () => Entry): Promise<void> {
     await enqueueCombi(subs, raw);
     const drops: Array<Promise<void>> = [];
     for (const sub of subs) {
-      let ledger = ledgers.get(sub.clientId);
-      if (!ledger) ledgers.set(sub.clientId, (ledger = { entries: [], bytes: 0 }));
-      ledger.entries.push({ brokerId: packet.brokerId ?? '', brokerCounter: packet.brokerCounter ?? 0, bytes, sender: senderOf(packet.clientId) });
-      ledger.bytes += bytes;
-      totalBytes += bytes;
+      record(sub.clientId, entryFor());
+      const ledger = ledgers.get(sub.clientId)!;
       while (ledger.entries.length > limits.maxMessages || (ledger.bytes > limits.maxBytes && ledger.entries.length > 1)) {
         drops.push(dropOldest(sub.clientId, ledger, `session queue over ${limits.maxMessages} messages or ${limits.maxBytes} B: oldest dropped`));
       }
@@ -152,6 +181,15 @@ export function boundOfflineQueues(
       drops.push(dropOldest(clientId, ledger, `broker queues over ${limits.maxTotalBytes} B: oldest of the largest queue dropped`));
     }
     await Promise.all(drops);
+  }
+
+  persistence.outgoingEnqueueCombi = async (allSubs: unknown[], raw: unknown) => {
+    const packet = raw as QueuedPacket;
+    const bytes = packetBytes(packet);
+    const entryFor = (): Entry => ({ brokerId: packet.brokerId ?? '', brokerCounter: packet.brokerCounter ?? 0, bytes, sender: senderOf(packet.clientId) });
+    const subs = allSubs as Sub[];
+    if (policy === 'refuseNew') await enqueueRefusingNew(subs, raw, entryFor, bytes);
+    else await enqueueDroppingOldest(subs, raw, entryFor);
   };
 
   persistence.outgoingClearMessageId = async (client: unknown, packet: unknown) => {
