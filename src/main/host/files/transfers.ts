@@ -61,10 +61,14 @@ const PERSIST_EVERY_BYTES = 8 * 1024 * 1024;
 const DISK_MARGIN_BYTES = 64 * 1024 * 1024;
 const RESUME_AFTER_CHANNEL_LOSS_MS = 2000;
 /**
- * A sender whose chunks are in flight and earn no credit for this long treats the channel as
- * stalled: it closes it, and the receiver asks again for what it lacks on a fresh one. After
- * MAX_STALLS stalls in a row without any progress the transfer fails with a reason instead of
- * hanging. PARLEY_FILE_STALL_MS shortens it for tests.
+ * A sender whose transfer makes no progress for this long while the peer is connected treats it as
+ * stalled: chunks in flight that earn no credit, a channel that never opens, a receiver that never
+ * says it is listening (WRITTEN 0) or never asks again after a stall, or a receipt (FILE_DONE) that
+ * never comes. It closes the channel (the receiver asks for what it lacks on a fresh one) or, with
+ * no channel left, repeats its offer, which the receiver answers with what it lacks or its receipt.
+ * After MAX_STALLS stalls in a row without any credit the transfer fails with a reason instead of
+ * hanging. While the peer is not connected the clock stands still: resume waits for a path.
+ * PARLEY_FILE_STALL_MS shortens it for tests.
  */
 export const STALL_MS = Number(process.env.PARLEY_FILE_STALL_MS) > 0 ? Number(process.env.PARLEY_FILE_STALL_MS) : 30_000;
 export const MAX_STALLS = 3;
@@ -128,8 +132,14 @@ interface Live {
   pumpGen: number;
   channelWritten: number;
   creditWaiter: (() => void) | null;
-  /** Stalled channels in a row, reset by any credit. */
+  /** Stalls in a row, reset by any credit. */
   stalls: number;
+  /** Chunks sent on the current channel, and whether its pump has sent all it was asked for. */
+  channelSent: number;
+  pumpDone: boolean;
+  /** Last sign of life of an outgoing transfer (credit, an answer, a channel), for the watchdog. */
+  activityAt: number;
+  watchdog: ReturnType<typeof setInterval> | null;
   // receiver
   fd: FileHandle | null;
   hashes: Buffer | null;
@@ -163,7 +173,12 @@ export class FileTransfers {
   }
 
   start(): void {
-    for (const row of this.deps.store.unfinishedTransfers()) this.live.set(row.id, this.makeLive(row));
+    for (const row of this.deps.store.unfinishedTransfers()) {
+      const l = this.makeLive(row);
+      this.live.set(row.id, l);
+      // Its receiver may never ask again (say, its receipt was lost while we were down).
+      if (row.direction === 'out' && row.state === 'transferring') this.watchSender(l);
+    }
     this.deps.channels?.onChannel((peer, ch) => this.onChannel(peer, ch));
   }
 
@@ -284,6 +299,7 @@ export class FileTransfers {
     for (const l of this.live.values()) {
       l.pumpGen++;
       l.creditWaiter?.();
+      this.unwatch(l);
       if (l.resumeTimer) clearTimeout(l.resumeTimer);
       l.channel?.close();
       if (l.bits) this.deps.store.updateTransfer(l.row.id, { verified: l.bits, bytes: l.row.bytes });
@@ -318,6 +334,8 @@ export class FileTransfers {
       const l = this.live.get(o.fileId);
       if (l?.row.state === 'transferring') this.requestMissing(l);
       if (existing.state === 'failed') this.sendEnvelope(peer, 'FILE_ACCEPT', { fileId: o.fileId, accept: false, reason: 'declined' });
+      // Our receipt was lost (the sender's watchdog asks by repeating its offer): send it again.
+      if (existing.state === 'done') this.sendEnvelope(peer, 'FILE_DONE', { fileId: o.fileId, chunks: chunkCount(existing.size, existing.chunkSize), sha256: existing.sha256 });
       return;
     }
     const refuse = (code: RejectCode, why: string, tellUser: string): void => {
@@ -379,6 +397,7 @@ export class FileTransfers {
     }
     if (l.row.state === 'offered') this.update(l, { state: 'transferring' });
     this.emit(l);
+    this.watchSender(l);
     void this.pump(l, ranges);
   }
 
@@ -429,6 +448,9 @@ export class FileTransfers {
     const gen = ++l.pumpGen;
     l.creditWaiter?.();
     l.channel?.close();
+    l.activityAt = Date.now();
+    l.channelSent = 0;
+    l.pumpDone = false;
     const ch = this.deps.channels?.open(l.row.peer, channelLabel(l.row.id)) ?? null;
     l.channel = ch;
     if (!ch) return; // not connected: the receiver asks again once the connection is back
@@ -448,7 +470,7 @@ export class FileTransfers {
       if (l.channel !== ch) return;
       ready();
       if (msg.count > l.channelWritten) {
-        lastCreditAt = Date.now();
+        l.activityAt = Date.now();
         l.stalls = 0;
       }
       l.channelWritten = msg.count;
@@ -456,26 +478,6 @@ export class FileTransfers {
       this.progress(l);
       l.creditWaiter?.();
     });
-    let sent = 0;
-    let lastCreditAt = Date.now();
-    const watchdog = setInterval(() => {
-      if (l.pumpGen !== gen || !ch.isOpen) {
-        clearInterval(watchdog);
-        return;
-      }
-      if (sent <= l.channelWritten || Date.now() - lastCreditAt < STALL_MS) return;
-      clearInterval(watchdog);
-      l.stalls++;
-      this.counters.stalls++;
-      if (l.stalls >= MAX_STALLS) {
-        this.sendEnvelope(l.row.peer, 'FILE_CANCEL', { fileId: l.row.id, reason: 'the transfer stalled' });
-        this.fail(l, `The transfer stalled: the connection stopped taking data for ${Math.round(STALL_MS / 1000)} s, ${MAX_STALLS} times in a row. Send it again when the connection is better.`, false);
-        return;
-      }
-      // The receiver sees its channel close and asks for the rest on a new one.
-      ch.close();
-    }, Math.max(250, Math.floor(STALL_MS / 4)));
-    watchdog.unref?.();
     ch.onClose(() => {
       l.creditWaiter?.();
       ready();
@@ -520,13 +522,13 @@ export class FileTransfers {
         const frames = await next;
         next = readBlock(blocks[bi + 1]);
         for (const frame of frames) {
-          while (live() && (ch.full || sent - l.channelWritten >= WINDOW_CHUNKS)) {
+          while (live() && (ch.full || l.channelSent - l.channelWritten >= WINDOW_CHUNKS)) {
             if (ch.full) await ch.room();
             else await new Promise<void>((r) => (l.creditWaiter = r));
             l.creditWaiter = null;
           }
           if (!live() || !ch.send(frame)) return;
-          sent++;
+          l.channelSent++;
           this.counters.chunkBytesSent += frame.length - HEADER_BYTES;
         }
       }
@@ -539,7 +541,62 @@ export class FileTransfers {
     } finally {
       await fh.close().catch(() => undefined);
     }
-    if (live()) this.sendEnvelope(l.row.peer, 'FILE_DONE', { fileId: l.row.id, chunks: l.count, sha256: l.row.sha256 });
+    if (!live()) return;
+    l.pumpDone = true;
+    this.sendEnvelope(l.row.peer, 'FILE_DONE', { fileId: l.row.id, chunks: l.count, sha256: l.row.sha256 });
+  }
+
+  /** Starts the outgoing transfer's watchdog (STALL_MS): it runs until the transfer is done or failed. */
+  private watchSender(l: Live): void {
+    l.activityAt = Date.now();
+    if (l.watchdog) return;
+    l.watchdog = setInterval(() => this.checkSender(l), Math.max(250, Math.floor(STALL_MS / 4)));
+    l.watchdog.unref?.();
+  }
+
+  private unwatch(l: Live): void {
+    if (l.watchdog) clearInterval(l.watchdog);
+    l.watchdog = null;
+  }
+
+  private checkSender(l: Live): void {
+    if (this.closed || l.row.state !== 'transferring') {
+      this.unwatch(l);
+      return;
+    }
+    const now = Date.now();
+    if (!this.deps.isConnected(l.row.peer)) {
+      l.activityAt = now; // waiting for a path is not a stall: the receiver asks again when it is back
+      return;
+    }
+    if (now - l.activityAt < STALL_MS) return;
+    l.activityAt = now;
+    l.stalls++;
+    this.counters.stalls++;
+    const ch = l.channel;
+    if (l.stalls >= MAX_STALLS) {
+      const secs = Math.round(STALL_MS / 1000);
+      let why: string;
+      if (l.row.bytes >= l.row.size) why = `The recipient took every chunk but never confirmed the file (no receipt for ${secs} s, ${MAX_STALLS} times).`;
+      else if (l.row.bytes > 0 || l.channelSent > 0) why = `The transfer stalled: the connection stopped taking data for ${secs} s, ${MAX_STALLS} times in a row.`;
+      else why = `The recipient accepted but never started receiving (no answer on the file channel for ${secs} s, ${MAX_STALLS} times in a row).`;
+      this.sendEnvelope(l.row.peer, 'FILE_CANCEL', { fileId: l.row.id, reason: 'the transfer stalled' });
+      this.fail(l, `${why} Send it again when the connection is better.`, false);
+      return;
+    }
+    l.pumpGen++;
+    l.creditWaiter?.();
+    if (ch?.isOpen) {
+      // The receiver sees its channel close and asks for the rest on a new one.
+      l.channel = null;
+      ch.close();
+    } else {
+      // No channel (it never opened, or the receiver did not ask again after the last stall):
+      // repeating the offer asks the receiver where it stands.
+      ch?.close();
+      l.channel = null;
+      this.sendOffer(l);
+    }
   }
 
   // ── receiver ─────────────────────────────────────────────────────────────────────────────
@@ -771,6 +828,7 @@ export class FileTransfers {
     const bits = row.verified ? Buffer.from(row.verified) : null;
     return {
       row, count, channel: null, lastEmitAt: 0, lastEmitBytes: row.bytes, pumpGen: 0, channelWritten: 0, creditWaiter: null, stalls: 0,
+      channelSent: 0, pumpDone: false, activityAt: 0, watchdog: null,
       fd: null, hashes: row.direction === 'in' ? row.chunkHashes : null, hashBuf: null, hashesGot: 0, bits,
       verifiedCount: bits ? countBits(bits, count) : 0, queue: [], writing: false, writes: Promise.resolve(), channelReported: 0,
       persisting: false, wholeHash: createHash('sha256'), hashedUpTo: 0, lastPersistAt: 0, bytesAtPersist: 0,
@@ -787,6 +845,7 @@ export class FileTransfers {
     if (l.row.state === 'done' || l.row.state === 'failed') return;
     if (notifyPeer) this.sendEnvelope(l.row.peer, 'FILE_CANCEL', { fileId: l.row.id, reason: 'the transfer failed at the other side' });
     this.update(l, { state: 'failed', reason });
+    this.unwatch(l);
     l.queue = [];
     l.pumpGen++;
     l.creditWaiter?.();
@@ -807,6 +866,7 @@ export class FileTransfers {
 
   private finish(l: Live): void {
     if (l.row.state === 'done') this.counters.done++;
+    this.unwatch(l);
     this.live.delete(l.row.id);
     this.emit(l);
   }
