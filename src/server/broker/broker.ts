@@ -261,7 +261,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
     persistence,
     limits.queues,
     (clientId, reason) => refuse('queueDrop', reason, null, clientId),
-    backend.kind === 'memory' ? 'dropOldest' : 'refuseNew',
+    backend.kind === 'memory' ? 'dropOldest' : backend.kind === 'level' ? 'dropOldestWhileOffline' : 'refuseNew',
+    (clientId) => (aedes as unknown as { clients: Record<string, unknown> }).clients[clientId] !== undefined,
   );
   const pendingDeliveries = countPendingDeliveries(persistence);
 
@@ -371,7 +372,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
     pendingDeliveries,
     close: () => {
       clearInterval(expiryTimer);
-      return (closing ??= closeAll(aedes, tcpServer, httpServer, wss, sockets).finally(() => backend.close()));
+      return (closing ??= closeAll(aedes, tcpServer, httpServer, wss, sockets)
+        .then(() => queues.drain())
+        .finally(() => backend.close()));
     },
   };
 }

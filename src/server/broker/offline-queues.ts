@@ -4,7 +4,9 @@
  * limit. This wraps the persistence's outgoing-queue methods (on any backend) with a ledger per
  * clientId; past a cap the oldest message of the sender with the most queued messages is dropped
  * and counted, so a flood pushes out its own messages first and a contact request sent before or
- * after it still reaches the user. Past the broker-wide byte cap, the largest queue gives up one.
+ * after it still reaches the user (in memory always, on LevelDB while the user is offline; see
+ * QueuePolicy). Past the broker-wide byte cap, the largest queue gives up one in memory, and the
+ * new message is refused on disk.
  *
  * The ledger lives in this process: after a restart on a disk backend, what was already queued is
  * delivered but not counted against the caps.
@@ -56,26 +58,39 @@ const ENTRY_OVERHEAD_BYTES = 200;
 export interface BoundedQueues {
   /** Forgets and deletes everything queued for this session (expiry, eviction). */
   dropAll(clientId: string): Promise<void>;
+  /**
+   * Resolves when every queue write started so far has finished. aedes sends a QoS 1 PUBACK
+   * before it queues the message, so a broker must wait for this before closing its backend.
+   */
+  drain(): Promise<void>;
   stats(): QueueStats;
 }
 
 /**
- * `dropOldest` deletes stored messages through the backend's own update/clear calls, which is
- * proven on aedes' in-memory backend only; on the others (LevelDB, Redis) a full queue refuses
- * the new message instead (`refuseNew`), which never touches what is stored.
+ * - `dropOldest` (aedes' in-memory backend): past a cap the oldest message of the busiest sender
+ *   is deleted through the backend's own update/clear calls.
+ * - `dropOldestWhileOffline` (LevelDB): the same for a session that is offline, one session's
+ *   enqueues and deletes one after another (concurrent deletes through update/clear corrupt a
+ *   disk queue). A connected session refuses the new message instead, because aedes may be
+ *   replaying its queue and a message deleted under the replay breaks it.
+ * - `refuseNew` (Redis, where the session may be connected to another broker process): a full
+ *   queue refuses the new message and never touches what is stored.
  */
-export type QueuePolicy = 'dropOldest' | 'refuseNew';
+export type QueuePolicy = 'dropOldest' | 'dropOldestWhileOffline' | 'refuseNew';
 
 export function boundOfflineQueues(
   target: AedesPersistenceLike,
   limits: QueueLimits,
   onDrop: (clientId: string, reason: string) => void,
   policy: QueuePolicy = 'dropOldest',
+  isConnected: (clientId: string) => boolean = () => false,
 ): BoundedQueues {
   const persistence = target as OutgoingPersistence;
   const ledgers = new Map<string, Ledger>();
   let totalBytes = 0;
   let dropped = 0;
+  /** Per session, the tail of its serialized enqueue/delete work (dropOldestWhileOffline). */
+  const sessionWork = new Map<string, Promise<void>>();
 
   const enqueueCombi = persistence.outgoingEnqueueCombi.bind(persistence);
   const clearMessageId = persistence.outgoingClearMessageId.bind(persistence);
@@ -132,6 +147,15 @@ export function boundOfflineQueues(
     if (ledger && index >= 0) forget(clientId, ledger, index);
   }
 
+  function refuse(clientId: string): void {
+    dropped++;
+    onDrop(clientId, `session queue full (${limits.maxMessages} messages, ${limits.maxBytes} B, ${limits.maxTotalBytes} B in all): new message refused`);
+  }
+
+  function overCap(ledger: Ledger): boolean {
+    return ledger.entries.length > limits.maxMessages || (ledger.bytes > limits.maxBytes && ledger.entries.length > 1);
+  }
+
   function isFull(clientId: string, bytes: number): boolean {
     const ledger = ledgers.get(clientId);
     return (
@@ -149,8 +173,7 @@ export function boundOfflineQueues(
     const admitted: Array<[Sub, Entry]> = [];
     for (const sub of subs) {
       if (isFull(sub.clientId, bytes)) {
-        dropped++;
-        onDrop(sub.clientId, `session queue full (${limits.maxMessages} messages, ${limits.maxBytes} B, ${limits.maxTotalBytes} B in all): new message refused`);
+        refuse(sub.clientId);
         continue;
       }
       const entry = entryFor();
@@ -172,7 +195,7 @@ export function boundOfflineQueues(
     for (const sub of subs) {
       record(sub.clientId, entryFor());
       const ledger = ledgers.get(sub.clientId)!;
-      while (ledger.entries.length > limits.maxMessages || (ledger.bytes > limits.maxBytes && ledger.entries.length > 1)) {
+      while (overCap(ledger)) {
         drops.push(dropOldest(sub.clientId, ledger, `session queue over ${limits.maxMessages} messages or ${limits.maxBytes} B: oldest dropped`));
       }
     }
@@ -183,14 +206,55 @@ export function boundOfflineQueues(
     await Promise.all(drops);
   }
 
-  persistence.outgoingEnqueueCombi = async (allSubs: unknown[], raw: unknown) => {
+  function serialized(clientId: string, work: () => Promise<void>): Promise<void> {
+    const run = (sessionWork.get(clientId) ?? Promise.resolve()).then(work);
+    const tail = run.catch(() => undefined);
+    sessionWork.set(clientId, tail);
+    void tail.then(() => {
+      if (sessionWork.get(clientId) === tail) sessionWork.delete(clientId);
+    });
+    return run;
+  }
+
+  /** LevelDB: drop-oldest for an offline session, one session's queue work at a time; refuse-new while it is connected. */
+  async function enqueueOneSessionAtATime(subs: Sub[], raw: unknown, entryFor: () => Entry, bytes: number): Promise<void> {
+    await Promise.all(
+      subs.map((sub) =>
+        serialized(sub.clientId, async () => {
+          const fitsOverall = totalBytes + bytes <= limits.maxTotalBytes;
+          if (!fitsOverall || (isConnected(sub.clientId) && isFull(sub.clientId, bytes))) {
+            refuse(sub.clientId);
+            return;
+          }
+          await enqueueCombi([sub], raw);
+          record(sub.clientId, entryFor());
+          const mine = ledgers.get(sub.clientId)!;
+          while (overCap(mine)) {
+            await dropOldest(sub.clientId, mine, `session queue over ${limits.maxMessages} messages or ${limits.maxBytes} B: oldest of the busiest sender dropped`);
+          }
+        }),
+      ),
+    );
+  }
+
+  const writing = new Set<Promise<void>>();
+
+  persistence.outgoingEnqueueCombi = (allSubs: unknown[], raw: unknown) => {
+    const work = enqueue(allSubs as Sub[], raw);
+    const done = work.catch(() => undefined);
+    writing.add(done);
+    void done.then(() => writing.delete(done));
+    return work;
+  };
+
+  async function enqueue(subs: Sub[], raw: unknown): Promise<void> {
     const packet = raw as QueuedPacket;
     const bytes = packetBytes(packet);
     const entryFor = (): Entry => ({ brokerId: packet.brokerId ?? '', brokerCounter: packet.brokerCounter ?? 0, bytes, sender: senderOf(packet.clientId) });
-    const subs = allSubs as Sub[];
     if (policy === 'refuseNew') await enqueueRefusingNew(subs, raw, entryFor, bytes);
+    else if (policy === 'dropOldestWhileOffline') await enqueueOneSessionAtATime(subs, raw, entryFor, bytes);
     else await enqueueDroppingOldest(subs, raw, entryFor);
-  };
+  }
 
   persistence.outgoingClearMessageId = async (client: unknown, packet: unknown) => {
     const cleared = (await clearMessageId(client, packet)) as QueuedPacket | undefined;
@@ -210,6 +274,11 @@ export function boundOfflineQueues(
     const entries = [...ledger.entries];
     while (ledger.entries.length > 0) forget(clientId, ledger, 0);
     if (policy === 'dropOldest') for (const entry of entries) await deleteStored(clientId, entry);
+    if (policy === 'dropOldestWhileOffline') {
+      await serialized(clientId, async () => {
+        for (const entry of entries) await deleteStored(clientId, entry);
+      });
+    }
   }
 
   // A clean session (or an expired one) must not leave its queue behind; aedes' memory backend does.
@@ -220,6 +289,9 @@ export function boundOfflineQueues(
 
   return {
     dropAll,
+    drain: async () => {
+      while (writing.size > 0) await Promise.all([...writing]);
+    },
     stats: () => ({
       queuedMessages: [...ledgers.values()].reduce((n, l) => n + l.entries.length, 0),
       queuedBytes: totalBytes,
