@@ -123,7 +123,14 @@ export async function runPeer(opts: PeerCliOptions): Promise<void> {
       error: { code: 'OVERSIZE', message: `line is over ${MAX_CONTROL_LINE_BYTES} bytes (${seen} bytes so far without a newline); it is skipped up to its newline` },
     })),
   });
-  process.stdin.on('data', (chunk: Buffer) => lines.push(chunk));
+  // One chunk per event-loop turn. libuv reads a pipe up to 32 times per poll while data keeps
+  // arriving, so a driver writing thousands of sends kept this loop on stdin for the whole burst:
+  // no data-channel frame (the ACKs) was handled until every send had been read (issue 11).
+  process.stdin.on('data', (chunk: Buffer) => {
+    process.stdin.pause();
+    lines.push(chunk);
+    setImmediate(() => process.stdin.resume());
+  });
   process.stdin.on('end', () => {
     lines.end();
     void chain.then(() => quit(0));

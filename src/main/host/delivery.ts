@@ -590,6 +590,7 @@ export class Delivery {
     const batch = [...this.pendingWrites];
     this.pendingWrites.clear();
     const changed: [string, MessageStatus][] = [];
+    const delivered: string[] = [];
     this.deps.store.transaction(() => {
       for (const [id, write] of batch) {
         if (write.status && write.status !== 'sent') {
@@ -600,14 +601,19 @@ export class Delivery {
         if (write.status === 'delivered') {
           this.nextAttempt.delete(id);
           this.attempts.delete(id);
-          this.deps.store.removeFromOutbox(id);
-        } else if (write.nextAttemptAt !== undefined) {
+          delivered.push(id);
+          continue;
+        }
+        if (write.nextAttemptAt !== undefined) {
           const held = this.heldBack.get(id);
           if (held) held.attempt = false;
           this.deps.store.markAttempt(id, write.nextAttemptAt);
         }
         if (write.status && this.deps.store.updateMessageStatus(id, write.status)) changed.push([id, write.status]);
       }
+      // An ACK batch is the bulk of these writes: two statements for all of it, not two per id.
+      const moved = this.deps.store.markDelivered(delivered);
+      for (const id of delivered) if (moved.has(id)) changed.push([id, 'delivered']);
     });
     for (const [id, status] of changed) this.deps.onStatus(id, status);
   }

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { MessageQueries } from './messages';
 import type { OutboxEntry, Store } from './types';
+import { STATUS_PREDECESSORS } from './values';
 
 interface Row {
   msg_id: string;
@@ -30,7 +31,7 @@ function toEntry(row: Row): OutboxEntry {
 
 type OutboxQueries = Pick<
   Store,
-  'saveOutgoing' | 'outboxFor' | 'outboxDue' | 'markAttempt' | 'setAttempts' | 'removeFromOutbox' | 'outboxPeers'
+  'saveOutgoing' | 'outboxFor' | 'outboxDue' | 'markAttempt' | 'setAttempts' | 'removeFromOutbox' | 'outboxPeers' | 'markDelivered'
 >;
 
 export function createOutboxQueries(
@@ -52,6 +53,17 @@ export function createOutboxQueries(
     'UPDATE outbox SET attempts = MAX(attempts, ?), next_attempt_at = ? WHERE msg_id = ?',
   );
   const remove = db.prepare<[string]>('DELETE FROM outbox WHERE msg_id = ?');
+  const removeAll = db.prepare<[string]>('DELETE FROM outbox WHERE msg_id IN (SELECT value FROM json_each(?))');
+  const deliverAll = db.prepare<[string, string], string>(
+    'UPDATE messages SET status = \'delivered\' WHERE id IN (SELECT value FROM json_each(?)) AND status IN (SELECT value FROM json_each(?)) RETURNING id',
+  ).pluck();
+  const deliveredFrom = JSON.stringify(STATUS_PREDECESSORS.delivered);
+  const deliver = (ids: readonly string[]): Set<string> => {
+    const json = JSON.stringify(ids);
+    removeAll.run(json);
+    return new Set(deliverAll.all(json, deliveredFrom));
+  };
+  const deliverAtomically = db.transaction(deliver);
   const selectPeers = db.prepare<[], string>('SELECT peer FROM outbox GROUP BY peer ORDER BY MIN(order_seq)').pluck();
 
   const save = (message: Parameters<Store['saveOutgoing']>[0], envelope: string, nextAttemptAt: number | undefined): { inserted: boolean } => {
@@ -84,6 +96,10 @@ export function createOutboxQueries(
     },
     removeFromOutbox(msgId) {
       return remove.run(msgId).changes > 0;
+    },
+    markDelivered(ids) {
+      if (ids.length === 0) return new Set();
+      return db.inTransaction ? deliver(ids) : deliverAtomically(ids);
     },
     outboxPeers() {
       return selectPeers.all();

@@ -180,6 +180,11 @@ export interface Store extends FileTransferStore, HeldMessageStore, ContactKeySt
    * Returns whether the row changed.
    */
   updateMessageStatus(id: string, status: MessageStatus): boolean;
+  /**
+   * ACKed: removes the messages' outbox rows and moves each to 'delivered' where that is forward,
+   * in two statements for the whole batch. Returns the ids whose status changed.
+   */
+  markDelivered(ids: readonly string[]): Set<string>;
 
   // outbox
   /** Inserts the message (status 'pending') and its outbox row atomically. Duplicate id → nothing changes. */

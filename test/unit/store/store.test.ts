@@ -279,6 +279,20 @@ describe('outbox', () => {
     expect(store.idsSentTo(BOB, ["x') OR 1=1 --", '"', '\\'])).toEqual([]);
   });
 
+  it('markDelivered removes the batch from the outbox and reports only the rows it moved forward', () => {
+    store.saveOutgoing(out('b1', 1), 'e');
+    store.saveOutgoing(out('b2', 2), 'e');
+    store.saveOutgoing(out('b3', 3), 'e');
+    store.updateMessageStatus('b2', 'read'); // already past delivered: stays read
+    expect([...store.markDelivered(['b1', 'b2', 'missing'])].sort()).toEqual(['b1']);
+    expect(store.getMessage('b1')?.status).toBe('delivered');
+    expect(store.getMessage('b2')?.status).toBe('read');
+    expect(store.outboxFor(BOB).map((e) => e.msgId)).toEqual(['b3']);
+    expect(store.markDelivered(['b1'])).toEqual(new Set()); // a second ACK changes nothing
+    expect(store.markDelivered([])).toEqual(new Set());
+    expect(store.getMessage('b3')?.status).toBe('pending');
+  });
+
   it('order_seq is never reused after the newest entry is removed', () => {
     store.saveOutgoing(out('m1', 1), 'e');
     store.saveOutgoing(out('m2', 2), 'e');
