@@ -6,7 +6,7 @@ const ID_RE = /^[0-9a-f]{32}$/;
 const ID_BYTES = 16;
 /** Ids are drawn from a pool: one CSPRNG call per 256 ids instead of one per id (a send makes two). */
 const POOL_BYTES = ID_BYTES * 256;
-let pool = new Uint8Array(0);
+let pool: Uint8Array = new Uint8Array(0);
 let used = 0;
 
 /** 128 random bits as 32 lowercase hex characters. */
