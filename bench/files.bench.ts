@@ -3,8 +3,9 @@
  *   1. throughput: a file sent between two headless peer processes (@roamhq/wrtc), from accept to
  *      the receiver's verified `done` (chunk digests, writes, final SHA-256 re-read and move
  *      included), against the raw data-channel bulk rate: unsigned 64 KiB binary messages on an
- *      extra channel between two in-process meshes, flow-controlled by the same watermarks.
- *      Bar: >= 70% of raw.
+ *      extra channel between two in-process meshes, flow-controlled by the same watermarks; and
+ *      the same pipe between two processes (bench/two-process-sink-peer.ts), the kind of pair the
+ *      file run uses (each end with its own event loop and wrtc threads). Bar: >= 70% of raw.
  *   2. resume overhead: bytes the sender put on the wire for a transfer whose receiver is killed
  *      (SIGKILL) at ~50% and restarted, as a ratio of the file size.
  *   3. peak RSS growth of sender and receiver during the transfer (ps every 100 ms).
@@ -14,7 +15,7 @@
  * Writes bench/results/files.json. Not measured here: Chromium (the web-mode path through the bridge).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import wrtc from '@roamhq/wrtc';
@@ -23,6 +24,7 @@ import { wrapDataChannel } from '../src/renderer/mesh/file-channel';
 import { MemorySignalingBus } from '../src/renderer/mesh/memory-signaling';
 import { befriend, HeadlessPeer, tempProfile, type Line } from '../test/helpers/headless-peer';
 import { randomFile } from '../test/integration/files/support';
+import { measureTwoProcessBulk } from './mesh-baseline';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => (args.includes(name) ? String(args[args.indexOf(name) + 1]) : dflt);
@@ -73,6 +75,16 @@ async function rawRate(bytes: number): Promise<number> {
   }
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function rssKiB(pid: number | undefined): number {
   try {
     return Number(execFileSync('ps', ['-o', 'rss=', '-p', String(pid)]).toString().trim());
@@ -103,7 +115,7 @@ async function pair(): Promise<{ alice: HeadlessPeer; bob: HeadlessPeer; bobProf
 const settled = (p: HeadlessPeer, id: string): Promise<Line> =>
   p.waitFor((l) => l.event === 'file' && l.id === id && (l.state === 'done' || l.state === 'failed'), 1_800_000);
 
-async function fileRun(source: string): Promise<{ mibps: number; senderRssGrowthMiB: number; receiverRssGrowthMiB: number }> {
+async function fileRun(source: string): Promise<{ mibps: number; senderRssGrowthMiB: number; receiverRssGrowthMiB: number; cpuMsPerMiB: [number, number] }> {
   const { alice, bob } = await pair();
   try {
     const id = String((await alice.ok({ op: 'file.send', to: bob.userId, path: source }, 600_000)).id);
@@ -114,14 +126,16 @@ async function fileRun(source: string): Promise<{ mibps: number; senderRssGrowth
       peak[0] = Math.max(peak[0]!, rssKiB(alice.pid));
       peak[1] = Math.max(peak[1]!, rssKiB(bob.pid));
     }, 100);
+    const cpu0 = [cpuSeconds(alice.pid), cpuSeconds(bob.pid)];
     const t0 = performance.now();
     await bob.ok({ op: 'file.accept', id });
     const done = await settled(bob, id);
     const seconds = (performance.now() - t0) / 1000;
+    const cpuMsPerMiB: [number, number] = [((cpuSeconds(alice.pid) - cpu0[0]!) * 1000) / MIB, ((cpuSeconds(bob.pid) - cpu0[1]!) * 1000) / MIB];
     clearInterval(sampler);
     if (done.state !== 'done') throw new Error(`transfer failed: ${String(done.reason)}`);
     rmSync(String(done.path));
-    return { mibps: MIB / seconds, senderRssGrowthMiB: (peak[0]! - base[0]!) / 1024, receiverRssGrowthMiB: (peak[1]! - base[1]!) / 1024 };
+    return { mibps: MIB / seconds, senderRssGrowthMiB: (peak[0]! - base[0]!) / 1024, receiverRssGrowthMiB: (peak[1]! - base[1]!) / 1024, cpuMsPerMiB };
   } finally {
     await Promise.all([alice.quit(), bob.quit()]);
   }
@@ -152,17 +166,24 @@ async function main(): Promise<void> {
   console.log(`file benchmark: ${MIB} MiB, ${RUNS} runs, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
   const source = randomFile(work, 'bench.bin', SIZE);
   const raw: number[] = [];
+  const raw2: number[] = [];
   const files: number[] = [];
+  const cpu: [number, number][] = [];
+  const rawCpu: [number, number][] = [];
   const senderRss: number[] = [];
   const receiverRss: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     // Interleaved, so both see the same machine load.
     raw.push(await rawRate(SIZE));
+    const bulk = await measureTwoProcessBulk(SIZE);
+    raw2.push(bulk.mibPerSecond);
+    rawCpu.push(bulk.cpuMsPerMiB);
     const r = await fileRun(source);
     files.push(r.mibps);
+    cpu.push(r.cpuMsPerMiB);
     senderRss.push(r.senderRssGrowthMiB);
     receiverRss.push(r.receiverRssGrowthMiB);
-    console.log(`run ${i + 1}: raw ${raw[i]!.toFixed(1)} MiB/s, file ${r.mibps.toFixed(1)} MiB/s (${((r.mibps / raw[i]!) * 100).toFixed(0)}%), RSS growth sender ${r.senderRssGrowthMiB.toFixed(0)} MiB, receiver ${r.receiverRssGrowthMiB.toFixed(0)} MiB`);
+    console.log(`run ${i + 1}: raw ${raw[i]!.toFixed(1)} MiB/s, raw two-process ${raw2[i]!.toFixed(1)} MiB/s, file ${r.mibps.toFixed(1)} MiB/s (${((r.mibps / raw[i]!) * 100).toFixed(0)}% / ${((r.mibps / raw2[i]!) * 100).toFixed(0)}%), CPU ms/MiB file ${r.cpuMsPerMiB[0].toFixed(1)}+${r.cpuMsPerMiB[1].toFixed(1)} raw two-process ${rawCpu[i]![0].toFixed(1)}+${rawCpu[i]![1].toFixed(1)}, RSS growth sender ${r.senderRssGrowthMiB.toFixed(0)} MiB, receiver ${r.receiverRssGrowthMiB.toFixed(0)} MiB`);
   }
   const resume = SKIP_RESUME ? Number.NaN : await resumeRun(source);
   console.log(`resume: sender put ${resume.toFixed(2)}x the file on the wire for a transfer interrupted once at ~50%`);
@@ -177,7 +198,13 @@ async function main(): Promise<void> {
       rawMiBps: summarize(raw.map((x) => round(x))),
       fileMiBps: summarize(files.map((x) => round(x))),
       fileToRaw: summarize(ratios.map((x) => round(x, 3))),
+      rawTwoProcessMiBps: summarize(raw2.map((x) => round(x))),
+      fileToRawTwoProcess: summarize(files.map((f, i) => round(f / raw2[i]!, 3))),
+      fileCpuMsPerMiB: { sender: summarize(cpu.map((c) => round(c[0]))), receiver: summarize(cpu.map((c) => round(c[1]))) },
+      rawTwoProcessCpuMsPerMiB: { sender: summarize(rawCpu.map((c) => round(c[0]))), receiver: summarize(rawCpu.map((c) => round(c[1]))) },
       bar: '>= 0.70 of raw',
+      raw: 'two in-process meshes, 64 KiB messages, same channel wrapper and watermarks',
+      rawTwoProcess: 'the same from this process to a bare mesh in a second process (the file run\'s kind of pair)',
     },
     resumeBytesSentPerFileSize: round(resume, 3),
     peakRssGrowthMiB: { sender: summarize(senderRss.map((x) => round(x))), receiver: summarize(receiverRss.map((x) => round(x))), bar: '< 200 MiB' },

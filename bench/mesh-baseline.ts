@@ -10,10 +10,12 @@
  * Run directly (`npx tsx bench/mesh-baseline.ts`) to print them and write bench/results/mesh-baseline.json.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as wrtcModule from '@roamhq/wrtc';
 import { Mesh, type SignalKind } from '../src/renderer/mesh';
+import { wrapDataChannel } from '../src/renderer/mesh/file-channel';
 import { MemorySignalingBus } from '../src/renderer/mesh/memory-signaling';
 
 // CommonJS package: Node's ESM loader exposes it as the default export, bundlers as named exports.
@@ -136,6 +138,73 @@ export async function measureTwoProcessEcho(n: number, gapMs: number, warmup = M
       if (i >= warmup) samples.push(performance.now() - t0);
     }
     return summarize(samples);
+  } finally {
+    a.close();
+    child.stdin.end();
+    await new Promise<void>((r) => { if (child.exitCode !== null) r(); else child.once('exit', () => r()); setTimeout(() => { child.kill('SIGKILL'); r(); }, 5000).unref(); });
+  }
+}
+
+/**
+ * One-way bulk rate to a bare mesh in a second process (bench/two-process-sink-peer.ts): `bytes`
+ * in 64 KiB binary messages (plus a 5-byte header, as file chunks carry) on an extra channel,
+ * flow-controlled by the file path's own channel wrapper and watermarks. This is the raw pipe on
+ * the same kind of pair as a file transfer between two peer processes. MiB/s.
+ */
+export interface BulkResult {
+  mibPerSecond: number;
+  /** CPU ms per MiB of the sending process (this one) and of the receiving process. */
+  cpuMsPerMiB: [number, number];
+}
+
+function childCpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export async function measureTwoProcessBulk(bytes: number): Promise<BulkResult> {
+  const n = Math.ceil(bytes / 65536);
+  const wire = n * (65536 + 5);
+  const peerScript = fileURLToPath(new URL('./two-process-sink-peer.ts', import.meta.url));
+  // Node itself with tsx as a loader (not tsx's CLI, which forks): child.pid is the peer, for its CPU time.
+  const child = spawn(process.execPath, ['--import', 'tsx', peerScript, 'sink-b', 'sink-a', String(wire)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const a = new Mesh({
+    selfId: 'sink-a', RTCPeerConnection: Ctor,
+    signaling: { send: (_to, kind, payload) => child.stdin.write(`${JSON.stringify({ kind, payload })}\n`) },
+  });
+  let resolveGot!: () => void;
+  const gotAll = new Promise<void>((r) => (resolveGot = r));
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const msg = JSON.parse(line) as { kind?: SignalKind; payload?: unknown; got?: number };
+    if (msg.got !== undefined) resolveGot();
+    else if (msg.kind) void a.handleSignal('sink-b', msg.kind, msg.payload);
+  });
+  try {
+    const open = new Promise<void>((r) => a.on('open', () => r()));
+    a.connect('sink-b');
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([open, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('two-process bulk: no connection within 30 s')), 30_000); })]);
+    clearTimeout(timer);
+    const ch = wrapDataChannel(a.openChannel('sink-b', 'file:raw')!, { drain: 'poll' });
+    if (!(await ch.opened())) throw new Error('two-process bulk: channel did not open');
+    const msg = new Uint8Array(65536 + 5);
+    const cpu0 = [process.cpuUsage(), childCpuSeconds(child.pid)] as const;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      if (ch.full) await ch.room();
+      if (!ch.send(msg)) throw new Error('two-process bulk: send failed');
+    }
+    await gotAll;
+    const mib = (n * 65536) / 1048576;
+    const own = process.cpuUsage(cpu0[0]);
+    return {
+      mibPerSecond: mib / ((performance.now() - t0) / 1000),
+      cpuMsPerMiB: [(own.user + own.system) / 1000 / mib, ((childCpuSeconds(child.pid) - cpu0[1]) * 1000) / mib],
+    };
   } finally {
     a.close();
     child.stdin.end();
