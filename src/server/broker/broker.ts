@@ -15,7 +15,7 @@ import type { RateLimit } from '../../shared/rate-limit/token-bucket';
 import { KeyedBuckets } from '../../shared/rate-limit/keyed-buckets';
 import { boundOfflineQueues, type QueueLimits, type QueueStats } from './offline-queues';
 import { SessionLedger, type SessionLimits } from './session-ledger';
-import { countPendingDeliveries, memoryBackend, type AedesPersistenceLike, type BrokerPersistence } from './persistence';
+import { memoryBackend, type AedesPersistenceLike, type BrokerPersistence } from './persistence';
 import type { TlsServerOptions } from '../tls';
 
 export type RefusalKind =
@@ -264,7 +264,6 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
     backend.kind === 'memory' ? 'dropOldest' : backend.kind === 'level' ? 'dropOldestWhileOffline' : 'refuseNew',
     (clientId) => (aedes as unknown as { clients: Record<string, unknown> }).clients[clientId] !== undefined,
   );
-  const pendingDeliveries = countPendingDeliveries(persistence);
 
   async function deleteSession(clientId: string): Promise<void> {
     try {
@@ -369,7 +368,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
       expiredSessions,
       queues: queues.stats(),
     }),
-    pendingDeliveries,
+    // The queue ledger counts what was stored and not yet acknowledged, net of refusals and drops.
+    pendingDeliveries: () => queues.stats().queuedMessages,
     close: () => {
       clearInterval(expiryTimer);
       return (closing ??= closeAll(aedes, tcpServer, httpServer, wss, sockets)

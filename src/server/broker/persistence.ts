@@ -115,27 +115,6 @@ function retainedAsStreams(persistence: AedesPersistenceLike): AedesPersistenceL
   return persistence;
 }
 
-/**
- * Counts deliveries stored and not yet acknowledged (a queue depth for /metrics), on whichever
- * persistence aedes uses. Counted since this process started: after a restart, what was already
- * queued on disk is delivered but not counted.
- */
-export function countPendingDeliveries(persistence: AedesPersistenceLike): () => number {
-  let pending = 0;
-  const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
-  const clear = persistence.outgoingClearMessageId.bind(persistence);
-  persistence.outgoingEnqueueCombi = async (subs, packet) => {
-    await enqueue(subs, packet);
-    pending += subs.length;
-  };
-  persistence.outgoingClearMessageId = async (client, packet) => {
-    const cleared = await clear(client, packet);
-    if (cleared) pending = Math.max(0, pending - 1);
-    return cleared;
-  };
-  return () => pending;
-}
-
 function redactUrl(url: string): string {
   try {
     const u = new URL(url);

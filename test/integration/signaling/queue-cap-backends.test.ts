@@ -85,6 +85,8 @@ describe.each(['memory', 'level'] as const)('offline queue cap on the %s backend
       await sender.endAsync();
       await settledDrops(b, SENT - CAP);
       expect(b.stats().queues.queuedMessages).toBe(CAP);
+      // /metrics' parley_broker_pending_deliveries: what is stored, not what was offered.
+      expect(b.pendingDeliveries()).toBe(CAP);
       const got = await session.comeBack();
       expect(got).toHaveLength(CAP);
       expect(new Set(got).size).toBe(CAP);
