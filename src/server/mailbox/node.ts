@@ -10,8 +10,9 @@ import type { ConfChange, Entry, HardState, RaftMessage, Ready, RestoredState, R
 import { decodeConfigEntry } from './core/config';
 import { FrameDecoder, writeFrame, type FrameEvent } from './framing';
 import { PeerTransport } from './peer-transport';
-import { MailboxStorage, StorageCorruptError, type PersistBatch, type SyncMode } from './storage';
+import { MailboxStorage, StorageCorruptError, type PersistBatch, type StoredSnapshot, type SyncMode } from './storage';
 import { EventLog } from './event-log';
+import { snapshotDue } from './snapshot-policy';
 import { PROFILES, type ProfileName, type TimingProfile } from './profiles';
 import { QueueMachine, type MachineCommand, type MachineResult } from './state-machine';
 import { RejectCounter } from '../../shared/errors';
@@ -106,6 +107,15 @@ interface PendingRead {
   timer: NodeJS.Timeout;
 }
 
+function storedSnapshot(snap: Snapshot): StoredSnapshot {
+  const { data, ...meta } = snap;
+  return { index: snap.index, term: snap.term, json: JSON.stringify(meta), data };
+}
+
+function restoredSnapshot(row: StoredSnapshot): Snapshot {
+  return row.data === undefined ? (JSON.parse(row.json) as Snapshot) : { ...(JSON.parse(row.json) as Omit<Snapshot, 'data'>), data: row.data };
+}
+
 const REQUEST_TYPES = new Set(['REPLICATE', 'HEARTBEAT', 'DATA_SYNC_REQUEST', 'PROMOTE_TO_LEADER', 'ELECTION_REQUEST']);
 
 export class MailboxNode {
@@ -136,6 +146,8 @@ export class MailboxNode {
   private pendingProposalBytes = 0;
   private readonly reads = new Map<string, PendingRead>();
   private applied = 0;
+  /** `applied` at the previous tick: unchanged means no entry was applied for a whole tick */
+  private appliedAtLastTick = 0;
   private snapshotIndex = 0;
   private lastSnapshotBytes = 0;
   private bytesSinceSnapshot = 0;
@@ -302,7 +314,7 @@ export class MailboxNode {
     try {
       const hs: HardState = this.storage.loadHardState() ?? { term: 0, vote: null, commit: 0 };
       const snapRow = this.storage.loadSnapshot();
-      const snapshot = snapRow ? (JSON.parse(snapRow.json) as Snapshot) : undefined;
+      const snapshot = snapRow ? restoredSnapshot(snapRow) : undefined;
       const after = snapshot?.index ?? 0;
       const entries = this.storage
         .loadEntries(after + 1)
@@ -333,6 +345,8 @@ export class MailboxNode {
     this.flushDeferredHard();
     this.raft.tick();
     this.ticks++;
+    this.maybeSnapshot(this.applied === this.appliedAtLastTick);
+    this.appliedAtLastTick = this.applied;
     if (this.role === 'leader') {
       if (this.ticks % 10 === 0) this.promoteCaughtUpLearners();
       if (this.ticks % 20 === 0) this.broadcastClusterUpdate();
@@ -401,7 +415,7 @@ export class MailboxNode {
     }
     const batches: PersistBatch[] = readies.map((rd) => ({
       hardState: newVote ? rd.hardState : undefined,
-      snapshot: rd.snapshot ? { index: rd.snapshot.index, term: rd.snapshot.term, json: JSON.stringify(rd.snapshot) } : undefined,
+      snapshot: rd.snapshot ? storedSnapshot(rd.snapshot) : undefined,
       replaceLog: rd.snapshot !== undefined,
       entries: rd.entries.map((e) => ({ index: e.index, term: e.term, json: JSON.stringify(e) })),
     }));
@@ -426,7 +440,7 @@ export class MailboxNode {
       this.draining = false;
       this.flushReplies();
     }
-    this.maybeSnapshot();
+    this.maybeSnapshot(false);
     if (this.raft.hasReady()) this.schedule();
   }
 
@@ -518,16 +532,14 @@ export class MailboxNode {
     p.onResult(result ?? { ok: true });
   }
 
-  private maybeSnapshot(): void {
-    const every = this.opts.snapshotEvery ?? 5000;
-    if (this.applied - this.snapshotIndex < every) return;
-    // The image is the whole queue state: take one only after at least its own size in new log
-    // bytes, so snapshotting stays linear in the traffic however big the state grows.
-    if (this.bytesSinceSnapshot < this.lastSnapshotBytes) return;
+  /** Compacts the log into a snapshot once due (snapshot-policy.ts); `idle`: nothing applied for a tick. */
+  private maybeSnapshot(idle: boolean): void {
+    const progress = { entries: this.applied - this.snapshotIndex, bytes: this.bytesSinceSnapshot, lastImageBytes: this.lastSnapshotBytes };
+    if (!snapshotDue(progress, this.opts.snapshotEvery ?? 5000, idle)) return;
     const data = this.machine.snapshot();
     const snap = this.raft.compact(this.applied, data);
     if (!snap) return;
-    this.storage.persist([{ snapshot: { index: snap.index, term: snap.term, json: JSON.stringify(snap) } }]);
+    this.storage.persist([{ snapshot: storedSnapshot(snap) }]);
     this.snapshotIndex = snap.index;
     this.lastSnapshotBytes = data.length;
     this.bytesSinceSnapshot = 0;

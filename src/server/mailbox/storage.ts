@@ -23,7 +23,10 @@ export interface StoredEntry {
 export interface StoredSnapshot {
   index: number;
   term: number;
+  /** the snapshot, JSON-encoded; without its image when `data` is given */
   json: string;
+  /** the state image, stored as is (encoding it into `json` again cost as much as building it) */
+  data?: string;
 }
 
 export interface PersistBatch {
@@ -55,6 +58,8 @@ export class MailboxStorage {
         CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), idx INTEGER NOT NULL, term INTEGER NOT NULL, body TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS applied (id INTEGER PRIMARY KEY CHECK (id = 1), idx INTEGER NOT NULL, state TEXT NOT NULL);
       `);
+      const columns = this.db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('snapshot')").all();
+      if (!columns.some((c) => c.name === 'data')) this.db.exec('ALTER TABLE snapshot ADD COLUMN data TEXT');
       const check = this.db.pragma('quick_check', { simple: true });
       if (check !== 'ok') throw new StorageCorruptError(`quick_check: ${String(check)}`);
     } catch (err) {
@@ -69,8 +74,8 @@ export class MailboxStorage {
       deleteUpTo: this.db.prepare<[number]>('DELETE FROM log WHERE idx <= ?'),
       putEntry: this.db.prepare<[number, number, string]>('INSERT OR REPLACE INTO log (idx, term, entry) VALUES (?, ?, ?)'),
       entriesFrom: this.db.prepare<[number], { idx: number; term: number; entry: string }>('SELECT idx, term, entry FROM log WHERE idx >= ? ORDER BY idx'),
-      putSnapshot: this.db.prepare<[number, number, string]>('INSERT OR REPLACE INTO snapshot (id, idx, term, body) VALUES (1, ?, ?, ?)'),
-      getSnapshot: this.db.prepare<[], { idx: number; term: number; body: string }>('SELECT idx, term, body FROM snapshot WHERE id = 1'),
+      putSnapshot: this.db.prepare<[number, number, string, string | null]>('INSERT OR REPLACE INTO snapshot (id, idx, term, body, data) VALUES (1, ?, ?, ?, ?)'),
+      getSnapshot: this.db.prepare<[], { idx: number; term: number; body: string; data: string | null }>('SELECT idx, term, body, data FROM snapshot WHERE id = 1'),
       putApplied: this.db.prepare<[number, string]>('INSERT OR REPLACE INTO applied (id, idx, state) VALUES (1, ?, ?)'),
       getApplied: this.db.prepare<[], { idx: number; state: string }>('SELECT idx, state FROM applied WHERE id = 1'),
     };
@@ -112,7 +117,7 @@ export class MailboxStorage {
 
   private applyBatch(batch: PersistBatch): void {
     if (batch.snapshot) {
-      this.stmts.putSnapshot.run(batch.snapshot.index, batch.snapshot.term, batch.snapshot.json);
+      this.stmts.putSnapshot.run(batch.snapshot.index, batch.snapshot.term, batch.snapshot.json, batch.snapshot.data ?? null);
       if (batch.replaceLog) this.stmts.deleteFrom.run(0);
       else this.stmts.deleteUpTo.run(batch.snapshot.index);
     }
@@ -142,7 +147,8 @@ export class MailboxStorage {
 
   loadSnapshot(): StoredSnapshot | undefined {
     const r = this.stmts.getSnapshot.get();
-    return r ? { index: r.idx, term: r.term, json: r.body } : undefined;
+    if (!r) return undefined;
+    return r.data === null ? { index: r.idx, term: r.term, json: r.body } : { index: r.idx, term: r.term, json: r.body, data: r.data };
   }
 
   loadApplied(): { index: number; stateJson: string } | undefined {

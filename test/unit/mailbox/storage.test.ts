@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { MailboxStorage } from '../../../src/server/mailbox/storage';
 
 const dirs: string[] = [];
@@ -34,6 +35,32 @@ describe('mailbox storage: which writes are fsynced', () => {
     s.persist([{ hardState: { term: 1, vote: null, commit: 0 } }], { durable: false });
     expect(s.counters.unsynced).toBe(0);
     expect(s.db.pragma('synchronous', { simple: true })).toBe(1);
+    s.close();
+  });
+});
+
+describe('mailbox storage: snapshots', () => {
+  it('keeps the state image apart from the snapshot metadata and reads both back', () => {
+    const s = open('normal');
+    s.persist([{ entries: [1, 2, 3].map((index) => ({ index, term: 1, json: `{"e":${index}}` })) }]);
+    const image = '{"v":2,"queues":[["q",{"messages":["a \\"quoted\\" one"]}]]}';
+    s.persist([{ snapshot: { index: 2, term: 1, json: '{"index":2,"term":1,"voters":["a"],"learners":[]}', data: image } }]);
+    expect(s.loadSnapshot()).toEqual({ index: 2, term: 1, json: '{"index":2,"term":1,"voters":["a"],"learners":[]}', data: image });
+    expect(s.loadEntries(0).map((e) => e.index)).toEqual([3]);
+    s.close();
+  });
+
+  it('opens a file written before the image column existed and reads its snapshot as before', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-mbox-storage-'));
+    dirs.push(dir);
+    const old = new Database(join(dir, 'mailbox.sqlite'));
+    old.exec('CREATE TABLE snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), idx INTEGER NOT NULL, term INTEGER NOT NULL, body TEXT NOT NULL)');
+    old.prepare('INSERT INTO snapshot (id, idx, term, body) VALUES (1, 7, 2, ?)').run('{"index":7,"term":2,"data":"img"}');
+    old.close();
+    const s = new MailboxStorage(dir, 'normal');
+    expect(s.loadSnapshot()).toEqual({ index: 7, term: 2, json: '{"index":7,"term":2,"data":"img"}' });
+    s.persist([{ snapshot: { index: 9, term: 2, json: '{"index":9,"term":2}', data: 'img2' } }]);
+    expect(s.loadSnapshot()?.data).toBe('img2');
     s.close();
   });
 });
