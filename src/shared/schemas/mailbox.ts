@@ -248,6 +248,92 @@ export const PEER_FRAME_TYPES: readonly PeerFrameType[] = [
   'REJECT',
 ];
 
+
+// ---------- fast paths ----------
+// The frames of every append (APPEND, REPLICATE and its answer, HEARTBEAT, the client's REPLY) are
+// checked by hand first: a frame these predicates accept is one the schema accepts unchanged
+// (same keys, same values). Anything else, including everything they are unsure of (an `auth`, a
+// string long enough that zod would count its code points), goes through the schema as before,
+// so refusals and their reasons stay the schema's. Parity: test/unit/mailbox/schema-fast.test.ts.
+
+type Obj = Record<string, unknown>;
+const NODE_ID_RE = /^[A-Za-z0-9._:-]+$/;
+
+/** a plain object, as JSON.parse makes them (nothing inherited that a copy would drop) */
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype && !Object.hasOwn(v, '__proto__');
+}
+function onlyKeys(o: Obj, allowed: ReadonlySet<string>): boolean {
+  for (const k in o) if (!allowed.has(k)) return false;
+  return true;
+}
+const isNat = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+/** min 1, max `max` UTF-16 units (a string within `max` units is within `max` code points) */
+const isStr = (v: unknown, max: number): boolean => typeof v === 'string' && v.length >= 1 && v.length <= max;
+const isNodeId = (v: unknown): boolean => isStr(v, MAX_NODE_ID_CHARS) && NODE_ID_RE.test(v as string);
+const isPeerBase = (o: Obj): boolean => isStr(o.clusterId, MAX_CLUSTER_ID_CHARS) && isNodeId(o.from) && isNodeId(o.to) && isNat(o.term);
+
+const REPLICATE_KEYS = new Set(['type', 'clusterId', 'from', 'to', 'term', 'prevLogIndex', 'prevLogTerm', 'entries', 'commit']);
+const ENTRY_KEYS = new Set(['term', 'index', 'type', 'data']);
+const ENTRY_TYPES = new Set(['noop', 'command', 'config']);
+const RESPONSE_KEYS = new Set(['type', 'clusterId', 'from', 'to', 'term', 'success', 'index', 'hintIndex', 'hintTerm']);
+const HEARTBEAT_KEYS = new Set(['type', 'clusterId', 'from', 'to', 'term', 'commit', 'ctx']);
+const HEARTBEAT_RESPONSE_KEYS = new Set(['type', 'clusterId', 'from', 'to', 'term', 'ctx']);
+const APPEND_KEYS = new Set(['op', 'corr', 'clusterId', 'queue', 'data', 'reqId', 'clientId']);
+
+function isEntry(e: unknown): boolean {
+  return (
+    isObj(e) &&
+    onlyKeys(e, ENTRY_KEYS) &&
+    isNat(e.term) &&
+    isNat(e.index) &&
+    typeof e.type === 'string' &&
+    ENTRY_TYPES.has(e.type) &&
+    typeof e.data === 'string' &&
+    e.data.length <= MAX_PEER_FRAME_BYTES
+  );
+}
+
+/** The hot broker frames, when plainly well-formed; null means "ask the schema". */
+export function fastPeerFrame(raw: Obj): PeerFrame | null {
+  if (!isObj(raw)) return null;
+  switch (raw.type) {
+    case 'REPLICATE': {
+      const entries = raw.entries;
+      if (!onlyKeys(raw, REPLICATE_KEYS) || !isPeerBase(raw) || !isNat(raw.prevLogIndex) || !isNat(raw.prevLogTerm) || !isNat(raw.commit)) return null;
+      if (!Array.isArray(entries) || entries.length > 100_000) return null;
+      for (const e of entries) if (!isEntry(e)) return null;
+      return raw as PeerFrame;
+    }
+    case 'REPLICATE_RESPONSE':
+      return onlyKeys(raw, RESPONSE_KEYS) && isPeerBase(raw) && typeof raw.success === 'boolean' && isNat(raw.index) && isNat(raw.hintIndex) && isNat(raw.hintTerm)
+        ? (raw as PeerFrame)
+        : null;
+    case 'HEARTBEAT':
+      return onlyKeys(raw, HEARTBEAT_KEYS) && isPeerBase(raw) && isNat(raw.commit) && typeof raw.ctx === 'string' && raw.ctx.length <= 200 ? (raw as PeerFrame) : null;
+    case 'HEARTBEAT_RESPONSE':
+      return onlyKeys(raw, HEARTBEAT_RESPONSE_KEYS) && isPeerBase(raw) && typeof raw.ctx === 'string' && raw.ctx.length <= 200 ? (raw as PeerFrame) : null;
+    default:
+      return null;
+  }
+}
+
+/** An APPEND without `auth` (generic queues), when plainly well-formed; null means "ask the schema". */
+export function fastAppend(raw: Obj): ClientRequest | null {
+  if (!isObj(raw) || raw.op !== 'APPEND' || !onlyKeys(raw, APPEND_KEYS)) return null;
+  if (!isNat(raw.corr) || (raw.clusterId !== undefined && !isStr(raw.clusterId, MAX_CLUSTER_ID_CHARS))) return null;
+  if (typeof raw.queue !== 'string' || !QUEUE_NAME_RE.test(raw.queue)) return null;
+  if (typeof raw.data !== 'string' || raw.data.length > MAX_DATA_CHARS) return null;
+  if (!isStr(raw.reqId, MAX_REQ_ID_CHARS) || (raw.clientId !== undefined && !isStr(raw.clientId, MAX_CLIENT_ID_CHARS))) return null;
+  return raw as ClientRequest;
+}
+
+/** A successful reply (AnyReplySchema's passthrough arm), when plainly well-formed. */
+export function fastOkReply(raw: unknown): z.infer<typeof AnyReplySchema> | null {
+  if (!isObj(raw) || raw.op !== 'REPLY' || raw.ok !== true || !isNat(raw.corr) || !isStr(raw.clusterId, MAX_CLUSTER_ID_CHARS)) return null;
+  return raw as z.infer<typeof AnyReplySchema>;
+}
+
 export type MailboxParse<T> = { ok: true; value: T } | { ok: false; code: MailboxErrorCode; reason: string };
 
 function describe(err: z.ZodError): string {
@@ -263,6 +349,8 @@ export function parseClientRequest(raw: unknown): MailboxParse<ClientRequest> {
   const op = (raw as { op?: unknown }).op;
   if (typeof op !== 'string') return { ok: false, code: 'SCHEMA', reason: 'missing op' };
   if (!(CLIENT_OPS as readonly string[]).includes(op)) return { ok: false, code: 'UNKNOWN_OP', reason: `unknown op ${op.slice(0, 40)}` };
+  const fast = fastAppend(raw as Obj);
+  if (fast) return { ok: true, value: fast };
   const r = ClientRequestSchema.safeParse(raw);
   if (r.success) return { ok: true, value: r.data };
   const oversize = r.error.issues.some((i) => i.code === 'too_big' && i.path[0] === 'data');
@@ -291,11 +379,15 @@ export function parsePeerFrame(raw: unknown): MailboxParse<PeerFrame> {
   const type = (raw as { type?: unknown }).type;
   if (typeof type !== 'string') return { ok: false, code: 'SCHEMA', reason: 'missing type' };
   if (!(PEER_FRAME_TYPES as readonly string[]).includes(type)) return { ok: false, code: 'UNKNOWN_OP', reason: `unknown peer frame ${type.slice(0, 40)}` };
+  const fast = fastPeerFrame(raw as Obj);
+  if (fast) return { ok: true, value: fast };
   const r = PeerFrameSchema.safeParse(raw);
   return r.success ? { ok: true, value: r.data } : { ok: false, code: 'SCHEMA', reason: describe(r.error) };
 }
 
 export function parseReply(raw: unknown): MailboxParse<z.infer<typeof AnyReplySchema>> {
+  const fast = fastOkReply(raw);
+  if (fast) return { ok: true, value: fast };
   const r = AnyReplySchema.safeParse(raw);
   return r.success ? { ok: true, value: r.data } : { ok: false, code: 'SCHEMA', reason: describe(r.error) };
 }
