@@ -27,7 +27,8 @@ import type { MeshLike } from './transport';
 /** Above this many buffered bytes the flush pauses and polls (wrtc fires no bufferedamountlow). */
 const HIGH_WATER_BYTES = 1 << 20;
 const FLOW_POLL_MS = 5;
-const ROOM_CHECK_EVERY = 32;
+/** The fast path reads bufferedAmount once this many bytes were queued since the last read. */
+const ROOM_CHECK_BYTES = HIGH_WATER_BYTES / 4;
 const RETRY_BASE_MS = 2_000;
 const RETRY_CAP_MS = 60_000;
 /** next_attempt_at of an outbox row whose message the mailbox holds: never due for a timed retry. */
@@ -118,7 +119,7 @@ export class Delivery {
   private lastSentTs = 0;
   /** Per sender, the sentAt and the stored ts of its newest message (at most MAX_ORDER_SENDERS, oldest dropped). */
   private readonly lastFrom = new Map<string, { claimed: number; ts: number }>();
-  private sendsSinceRoomCheck = 0;
+  private bytesSinceRoomCheck = 0;
 
   constructor(private readonly deps: DeliveryDeps) {
     this.now = deps.now ?? Date.now;
@@ -186,7 +187,7 @@ export class Delivery {
       // Fast path: nothing queued ahead of it and the channel is open, so send it now instead
       // of rescanning the outbox for every message of a burst.
       if (!slow.has(to) && !this.flushing.has(to) && !this.backlog.has(to) && this.deps.mesh.state(to) === 'CONNECTED'
-          && this.channelHasRoom(to) && this.transmit(to, message.id, storedBodyOf(message), 0, 0)) continue;
+          && this.channelHasRoom(to, frameBytesAtMost(message.text)) && this.transmit(to, message.id, storedBodyOf(message), 0, 0)) continue;
       slow.add(to);
     }
     return () => {
@@ -273,12 +274,14 @@ export class Delivery {
   }
 
   /**
-   * Reading bufferedAmount crosses into native code, so the fast path looks only every
-   * ROOM_CHECK_EVERY sends; that many small frames are far below the high-water mark.
+   * Reading bufferedAmount is a blocking call into WebRTC's thread (about 0.4 ms each on a loaded
+   * machine), so the fast path reads it only after ROOM_CHECK_BYTES more were queued: the channel
+   * can never hold more than that past the high-water mark.
    */
-  private channelHasRoom(peer: string): boolean {
-    if (++this.sendsSinceRoomCheck < ROOM_CHECK_EVERY) return true;
-    this.sendsSinceRoomCheck = 0;
+  private channelHasRoom(peer: string, bytes: number): boolean {
+    this.bytesSinceRoomCheck += bytes;
+    if (this.bytesSinceRoomCheck < ROOM_CHECK_BYTES) return true;
+    this.bytesSinceRoomCheck = 0;
     return this.deps.mesh.bufferedAmount(peer) <= HIGH_WATER_BYTES;
   }
 
@@ -625,6 +628,11 @@ interface PendingSend { message: ChatMessage; resolve: (m: ChatMessage) => void;
 
 function storedBodyOf(m: ChatMessage): string {
   return JSON.stringify({ text: m.text, sentAt: m.ts });
+}
+
+/** An upper bound on a chat envelope's encoded size: 3 UTF-8 bytes per UTF-16 unit, plus ids, keys and signature. */
+function frameBytesAtMost(text: string): number {
+  return text.length * 3 + 512;
 }
 
 function sleep(ms: number): Promise<void> {
