@@ -228,6 +228,8 @@ export interface ConnectionInfo {
   synchronous: number;
   foreignKeys: boolean;
   busyTimeoutMs: number;
+  /** WAL pages after which a commit checkpoints by itself (a timer normally does it first). */
+  walAutocheckpointPages: number;
 }
 
 export interface OpenStoreOptions {

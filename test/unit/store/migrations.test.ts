@@ -1,8 +1,8 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LATEST_VERSION, openStore, StoreError } from '../../../src/main/store';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CHECKPOINT_EVERY_MS, LATEST_VERSION, openStore, StoreError, WAL_AUTOCHECKPOINT_PAGES } from '../../../src/main/store';
 import { migrate } from '../../../src/main/store/migrate';
 import { MIGRATIONS, type Migration } from '../../../src/main/store/migrations';
 import { columnsOf, makeTempDir, rawDb, schemaOf, sha256File, tablesOf, userVersion } from './helpers';
@@ -41,8 +41,38 @@ describe('fresh database', () => {
 
   it('configures the connection: WAL, synchronous NORMAL, foreign keys, busy timeout', () => {
     const store = openStore(join(tmp.dir, 'pragmas.db'), { busyTimeoutMs: 1234 });
-    expect(store.connectionInfo()).toEqual({ journalMode: 'wal', synchronous: 1, foreignKeys: true, busyTimeoutMs: 1234 });
+    expect(store.connectionInfo()).toEqual({ journalMode: 'wal', synchronous: 1, foreignKeys: true, busyTimeoutMs: 1234, walAutocheckpointPages: WAL_AUTOCHECKPOINT_PAGES });
     store.close();
+  });
+
+  it('checkpoints the WAL on its timer', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const file = join(tmp.dir, 'checkpoint.db');
+    const store = openStore(file);
+    try {
+      const PAGE_FRAME = 4096 + 24;
+      const walFrames = (): number => (statSync(`${file}-wal`).size - 32) / PAGE_FRAME;
+      const peer = 'b'.repeat(64);
+      let n = 0;
+      const write = (count: number): void => {
+        for (let i = 0; i < count; i++, n++) {
+          const id = n.toString(16).padStart(32, '0');
+          store.transaction(() => store.saveOutgoing({ id, peer, sender: 'a'.repeat(64), recipient: peer, text: 'x'.repeat(100), ts: n }, 'e'.repeat(120), 0));
+          store.markDelivered([id]);
+        }
+      };
+      write(150);
+      const grown = walFrames();
+      write(10);
+      expect(walFrames()).toBeGreaterThan(grown); // no checkpoint yet: the WAL only grows
+      const before = walFrames();
+      vi.advanceTimersByTime(CHECKPOINT_EVERY_MS);
+      write(10);
+      expect(walFrames()).toBe(before); // checkpointed by the timer: the next commits reuse the file from its start
+    } finally {
+      store.close();
+      vi.useRealTimers();
+    }
   });
 
   it('reopening an up-to-date database applies nothing and keeps data', () => {
