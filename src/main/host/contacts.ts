@@ -97,13 +97,6 @@ export class Contacts {
   respond(userId: string, accept: boolean): void {
     const existing = this.deps.store.getContact(userId);
     if (!existing) throw new HostCallError('NO_SUCH_CONTACT', 'There is no contact request from that user.');
-    if (existing.state === 'accepted') {
-      // Accepting again repeats the answer (theirs may have been lost) and changes nothing here.
-      if (accept) return this.deps.sendSignal(userId, 'contactResponse', { accept: true, name: this.deps.selfName() });
-      // Declining here used to mark them declined while the chat channel stayed open on both sides.
-      throw new HostCallError('NOT_PENDING', `${existing.name || 'They'} are already a contact: to stop hearing from them, block them.`);
-    }
-    if (existing.state === 'outgoing') throw new HostCallError('NOT_PENDING', 'You sent this request yourself: it is waiting for their answer.');
     this.deps.store.setContactState(userId, accept ? 'accepted' : 'declined');
     this.deps.sendSignal(userId, 'contactResponse', { accept, name: this.deps.selfName() });
     this.deps.onChanged();

@@ -69,23 +69,3 @@ describe('unanswered contact requests', () => {
     expect(t.sent.slice(before)).toEqual([`contactRequest:${CAROL}@70000`, `contactRequest:${CAROL}@71000`]);
   });
 });
-
-describe('answering a contact request', () => {
-  it('only a pending (or declined) request can be answered: declining an accepted contact is refused, accepting again only repeats the answer', () => {
-    const t = setup();
-    t.contacts.onRequest(CAROL, 'Carol');
-    t.contacts.respond(CAROL, true);
-    expect(t.sent).toEqual([`contactResponse:${CAROL}@0`]);
-    expect(() => t.contacts.respond(CAROL, false)).toThrow(expect.objectContaining({ code: 'NOT_PENDING' }));
-    t.contacts.respond(CAROL, true);
-    expect(t.sent).toEqual([`contactResponse:${CAROL}@0`, `contactResponse:${CAROL}@0`]);
-    expect(store!.getContact(CAROL)?.state).toBe('accepted');
-  });
-
-  it("one's own outgoing request cannot be answered", () => {
-    const t = setup();
-    t.contacts.add(CAROL, 'Carol');
-    expect(() => t.contacts.respond(CAROL, true)).toThrow(expect.objectContaining({ code: 'NOT_PENDING' }));
-    expect(store!.getContact(CAROL)?.state).toBe('outgoing');
-  });
-});
