@@ -11,6 +11,7 @@
  * The ledger lives in this process: after a restart on a disk backend, what was already queued is
  * delivered but not counted against the caps.
  */
+import { Readable } from 'node:stream';
 import type { AedesPersistenceLike } from './persistence';
 
 export interface QueueLimits {
@@ -48,6 +49,7 @@ type Sub = { clientId: string };
 /** Persistence methods this relies on, beyond what AedesPersistenceLike names. */
 type OutgoingPersistence = AedesPersistenceLike & {
   outgoingUpdate(client: { id: string }, packet: unknown): Promise<void>;
+  outgoingStream(client: { id: string }): AsyncIterable<unknown>;
   cleanSubscriptions(client: { id: string }): Promise<void>;
 };
 
@@ -91,6 +93,12 @@ export function boundOfflineQueues(
   let dropped = 0;
   /** Per session, the tail of its serialized enqueue/delete work (dropOldestWhileOffline). */
   const sessionWork = new Map<string, Promise<void>>();
+  /** Queue writes not yet finished (drain() waits for them). */
+  const writing = new Set<Promise<void>>();
+  function track(done: Promise<void>): void {
+    writing.add(done);
+    void done.then(() => writing.delete(done));
+  }
 
   const enqueueCombi = persistence.outgoingEnqueueCombi.bind(persistence);
   const clearMessageId = persistence.outgoingClearMessageId.bind(persistence);
@@ -145,6 +153,12 @@ export function boundOfflineQueues(
     const ledger = ledgers.get(clientId);
     const index = ledger?.entries.indexOf(entry) ?? -1;
     if (ledger && index >= 0) forget(clientId, ledger, index);
+  }
+
+  /** A write behind a delivery failed: the message may not survive a restart of the broker. */
+  function onWriteError(clientId: string, reason: string): void {
+    dropped++;
+    onDrop(clientId, `not stored on disk (${reason})`);
   }
 
   function refuse(clientId: string): void {
@@ -206,44 +220,80 @@ export function boundOfflineQueues(
     await Promise.all(drops);
   }
 
-  function serialized(clientId: string, work: () => Promise<void>): Promise<void> {
+  function serialized<T>(clientId: string, work: () => Promise<T>): Promise<T> {
     const run = (sessionWork.get(clientId) ?? Promise.resolve()).then(work);
-    const tail = run.catch(() => undefined);
+    const tail = run.then(() => undefined, () => undefined);
     sessionWork.set(clientId, tail);
+    track(tail);
     void tail.then(() => {
       if (sessionWork.get(clientId) === tail) sessionWork.delete(clientId);
     });
     return run;
   }
 
-  /** LevelDB: drop-oldest for an offline session, one session's queue work at a time; refuse-new while it is connected. */
-  async function enqueueOneSessionAtATime(subs: Sub[], raw: unknown, entryFor: () => Entry, bytes: number): Promise<void> {
-    await Promise.all(
-      subs.map((sub) =>
-        serialized(sub.clientId, async () => {
-          const fitsOverall = totalBytes + bytes <= limits.maxTotalBytes;
-          if (!fitsOverall || (isConnected(sub.clientId) && isFull(sub.clientId, bytes))) {
-            refuse(sub.clientId);
-            return;
-          }
-          await enqueueCombi([sub], raw);
-          record(sub.clientId, entryFor());
-          const mine = ledgers.get(sub.clientId)!;
-          while (overCap(mine)) {
-            await dropOldest(sub.clientId, mine, `session queue over ${limits.maxMessages} messages or ${limits.maxBytes} B: oldest of the busiest sender dropped`);
-          }
-        }),
-      ),
-    );
+  /** Disk work for a connected session, written behind its delivery (see enqueueOneSessionAtATime). */
+  function behind(clientId: string, what: string, work: () => Promise<unknown>): void {
+    serialized(clientId, work).catch((error: unknown) => onWriteError(clientId, `${what}: ${error instanceof Error ? error.message : String(error)}`));
   }
 
-  const writing = new Set<Promise<void>>();
+  /**
+   * LevelDB: drop-oldest for an offline session, one session's enqueues and deletes one after
+   * another; a connected session refuses the new message when full. A connected session's
+   * message is written behind its delivery: aedes delivers only after the enqueue and the
+   * messageId update resolve, and on disk those are four LevelDB round trips on every signaling
+   * hop (a setup has two such hops before ICE can start). aedes has already sent the publisher's
+   * PUBACK before it enqueues, so waiting here never covered a crash; the writes still happen, in
+   * order, before that session's acknowledgement is cleared or its queue is replayed.
+   */
+  async function enqueueOneSessionAtATime(subs: Sub[], raw: unknown, entryFor: () => Entry, bytes: number): Promise<void> {
+    const offline: Promise<void>[] = [];
+    for (const sub of subs) {
+      if (isConnected(sub.clientId)) {
+        if (isFull(sub.clientId, bytes)) {
+          refuse(sub.clientId);
+          continue;
+        }
+        const entry = entryFor();
+        record(sub.clientId, entry);
+        behind(sub.clientId, 'queue write', () => enqueueCombi([sub], raw).catch((error: unknown) => {
+          unrecord(sub.clientId, entry);
+          throw error;
+        }));
+        continue;
+      }
+      offline.push(serialized(sub.clientId, async () => {
+        if (totalBytes + bytes > limits.maxTotalBytes) {
+          refuse(sub.clientId);
+          return;
+        }
+        await enqueueCombi([sub], raw);
+        record(sub.clientId, entryFor());
+        const mine = ledgers.get(sub.clientId)!;
+        while (overCap(mine)) {
+          await dropOldest(sub.clientId, mine, `session queue over ${limits.maxMessages} messages or ${limits.maxBytes} B: oldest of the busiest sender dropped`);
+        }
+      }));
+    }
+    await Promise.all(offline);
+  }
+
+  if (policy === 'dropOldestWhileOffline') {
+    persistence.outgoingUpdate = (client: { id: string }, packet: unknown) => {
+      if (!isConnected(client.id)) return serialized(client.id, () => update(client, packet));
+      behind(client.id, 'delivery update', () => update(client, packet));
+      return Promise.resolve();
+    };
+    const outgoingStream = persistence.outgoingStream.bind(persistence);
+    // A replay after a reconnect must see what was still being written behind the last delivery.
+    persistence.outgoingStream = (client: { id: string }) => Readable.from((async function* () {
+      await sessionWork.get(client.id);
+      yield* outgoingStream(client);
+    })());
+  }
 
   persistence.outgoingEnqueueCombi = (allSubs: unknown[], raw: unknown) => {
     const work = enqueue(allSubs as Sub[], raw);
-    const done = work.catch(() => undefined);
-    writing.add(done);
-    void done.then(() => writing.delete(done));
+    track(work.catch(() => undefined));
     return work;
   };
 
@@ -257,8 +307,11 @@ export function boundOfflineQueues(
   }
 
   persistence.outgoingClearMessageId = async (client: unknown, packet: unknown) => {
-    const cleared = (await clearMessageId(client, packet)) as QueuedPacket | undefined;
     const clientId = (client as { id: string }).id;
+    // After anything still being written for this session, or the acknowledged message would stay on disk.
+    const cleared = (policy === 'dropOldestWhileOffline'
+      ? await serialized(clientId, () => clearMessageId(client, packet))
+      : await clearMessageId(client, packet)) as QueuedPacket | undefined;
     const ledger = ledgers.get(clientId);
     if (cleared && ledger) {
       const index = ledger.entries.findIndex((e) => e.brokerId === cleared.brokerId && e.brokerCounter === cleared.brokerCounter);
