@@ -127,6 +127,26 @@ describe('hostile file transfers against a real peer process', () => {
     expect(victim.lines.some((l) => l.event === 'file' && l.id === id && l.state === 'done')).toBe(false);
   });
 
+  it('every chunk matches its signed digest but the whole file does not match the offer\'s SHA-256: refused, counted, never done', async () => {
+    // The whole-file hash runs off the event loop (whole-hash.ts): it must still decide.
+    const before = await count('FILE_HASH_MISMATCH');
+    const id = await offeredAndAccepted({ name: 'liar.bin', sha256: 'cd'.repeat(32) });
+    const ch = await channel(id);
+    await new Promise<void>((resolve) => ch.onMessage(() => resolve()));
+    ch.send(encodeHashes(0, digests.chunkHashes));
+    const { readFileSync } = await import('node:fs');
+    const data = readFileSync(sample);
+    // Out of order, as after a resume: the last chunk first.
+    const seqs = [3, 0, 1, 2];
+    for (const seq of seqs) ch.send(chunk(seq, data.subarray(seq * CHUNK, (seq + 1) * CHUNK)));
+    await failedWith(id, /SHA-256 does not match the offer/);
+    expect(await count('FILE_HASH_MISMATCH')).toBe(before + 1);
+    expect(victim.lines.some((l) => l.event === 'file' && l.id === id && l.state === 'done')).toBe(false);
+    const downloads = join(victim.opts.profile, 'downloads');
+    expect(existsSync(downloads) ? readdirSync(downloads).filter((n) => n.startsWith('liar')) : []).toEqual([]);
+    await chatStillWorks();
+  });
+
   it('names with ../ or a reserved device name are refused (counted) and replaced; the bytes land only in downloads', async () => {
     const before = await count('FILE_BAD_NAME');
     for (const [name, safe] of [['../../../../tmp/evil.sh', 'evil.sh'], ['CON.txt', '_CON.txt']] as const) {

@@ -15,7 +15,7 @@
  * of either side) it sends FILE_ACCEPT with the chunk ranges it still lacks, and the sender opens
  * a fresh channel and sends only those.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { statfsSync, mkdirSync, unlinkSync, existsSync, realpathSync, statSync } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
@@ -32,7 +32,8 @@ import type { FileChannel } from '../../../renderer/mesh/file-channel';
 import type { FileTransferRow, Store } from '../../store/types';
 import type { FileChannels } from './channels';
 import { readFully, writeFully } from './block-io';
-import { chunkCount, chunkLength, digestFile, DIGEST_BYTES, finishHash, sha256Hex } from './hashing';
+import { chunkCount, chunkLength, digestFile, DIGEST_BYTES, hashFile, sha256Hex } from './hashing';
+import { WholeFileHasher } from './whole-hash';
 import { guessMime } from './mime';
 import { checkThumbBase64, ownThumb, thumbDataUrl } from './thumbnails';
 import { moveIntoFolder, sanitizeFileName } from './names';
@@ -153,8 +154,8 @@ interface Live {
   writes: Promise<void>;
   channelReported: number;
   persisting: boolean;
-  wholeHash: Hash;
-  hashedUpTo: number;
+  /** Chunks 0..prefix-1 are all verified and written: the hash worker may read that far. */
+  prefix: number;
   lastPersistAt: number;
   bytesAtPersist: number;
   completing: boolean;
@@ -165,6 +166,7 @@ export class FileTransfers {
   private readonly live = new Map<string, Live>();
   private readonly counters: FileStats = { chunkBytesSent: 0, chunkBytesReceived: 0, chunksWritten: 0, channelsOpened: 0, done: 0, failed: 0, stalls: 0 };
   private closed = false;
+  private readonly hasher = new WholeFileHasher();
 
   constructor(private readonly deps: FileTransfersDeps) {}
 
@@ -306,6 +308,7 @@ export class FileTransfers {
       void l.fd?.close().catch(() => undefined);
       l.fd = null;
     }
+    this.hasher.close();
   }
 
   // ── envelopes from the peer (already verified, from === peer, not replayed) ──────────────
@@ -698,7 +701,7 @@ export class FileTransfers {
     }
     this.counters.chunkBytesReceived += bytes.length;
     const expected = l.hashes.subarray(seq * DIGEST_BYTES, (seq + 1) * DIGEST_BYTES);
-    if (sha256Hex(bytes) !== expected.toString('hex')) {
+    if (!createHash('sha256').update(bytes).digest().equals(expected)) {
       violation('FILE_HASH_MISMATCH', `chunk ${seq} does not match its digest in the signed offer`,
         `Chunk ${seq} did not match the SHA-256 the sender signed: the file is corrupt or was changed while sending. Nothing was saved; ask for it again.`);
       return;
@@ -719,11 +722,6 @@ export class FileTransfers {
         if (l.row.state !== 'transferring') return;
         const bits = l.bits!;
         for (const c of run) {
-          // The file's SHA-256 grows over the in-order prefix; the rest is read back at the end.
-          if (c.seq === l.hashedUpTo) {
-            l.wholeHash.update(c.bytes);
-            l.hashedUpTo++;
-          }
           if (!hasBit(bits, c.seq)) {
             setBit(bits, c.seq);
             l.verifiedCount++;
@@ -732,6 +730,11 @@ export class FileTransfers {
           }
           if (c.ch === l.channel) l.channelWritten++;
         }
+        // The whole file's SHA-256 is computed off the event loop, over what is on disk, as far
+        // as the verified prefix reaches (whole-hash.ts); the rest is read when the last chunk is in.
+        const prefixBefore = l.prefix;
+        while (l.prefix < l.count && hasBit(bits, l.prefix)) l.prefix++;
+        if (l.prefix > prefixBefore) this.hasher.advance(l.row.id, this.tempPath(l), Math.min(l.row.size, l.prefix * l.row.chunkSize));
         const ch = l.channel;
         if (ch && (l.channelWritten - l.channelReported >= WRITTEN_EVERY || l.verifiedCount === l.count)) {
           l.channelReported = l.channelWritten;
@@ -790,7 +793,8 @@ export class FileTransfers {
       await fd.sync();
       await fd.close();
       l.fd = null;
-      const actual = await finishHash(temp, l.wholeHash, Math.min(l.row.size, l.hashedUpTo * l.row.chunkSize));
+      // The worker's hash of the file on disk; should the worker fail, this thread reads it all.
+      const actual = await this.hasher.finish(l.row.id, temp, l.row.size).catch(() => hashFile(temp));
       if (l.row.state !== 'transferring') return;
       if (actual !== l.row.sha256) {
         this.reject('FILE_HASH_MISMATCH', `file ${l.row.id.slice(0, 8)} hashes to ${actual.slice(0, 12)}, offer says ${l.row.sha256.slice(0, 12)}`);
@@ -831,7 +835,7 @@ export class FileTransfers {
       channelSent: 0, pumpDone: false, activityAt: 0, watchdog: null,
       fd: null, hashes: row.direction === 'in' ? row.chunkHashes : null, hashBuf: null, hashesGot: 0, bits,
       verifiedCount: bits ? countBits(bits, count) : 0, queue: [], writing: false, writes: Promise.resolve(), channelReported: 0,
-      persisting: false, wholeHash: createHash('sha256'), hashedUpTo: 0, lastPersistAt: 0, bytesAtPersist: 0,
+      persisting: false, prefix: 0, lastPersistAt: 0, bytesAtPersist: 0,
       completing: false, resumeTimer: null,
     };
   }
@@ -853,6 +857,7 @@ export class FileTransfers {
     l.channel?.close();
     l.channel = null;
     if (l.row.direction === 'in') {
+      this.hasher.drop(l.row.id);
       const temp = this.tempPath(l);
       const fd = l.fd;
       l.fd = null;
