@@ -115,7 +115,7 @@ async function pair(): Promise<{ alice: HeadlessPeer; bob: HeadlessPeer; bobProf
 const settled = (p: HeadlessPeer, id: string): Promise<Line> =>
   p.waitFor((l) => l.event === 'file' && l.id === id && (l.state === 'done' || l.state === 'failed'), 1_800_000);
 
-async function fileRun(source: string): Promise<{ mibps: number; senderRssGrowthMiB: number; receiverRssGrowthMiB: number; cpuMsPerMiB: [number, number] }> {
+async function fileRun(source: string): Promise<{ mibps: number; senderRssGrowthMiB: number; receiverRssGrowthMiB: number; cpuMsPerMiB: [number, number]; waits: { roomMs: number; creditMs: number; seconds: number } }> {
   const { alice, bob } = await pair();
   try {
     const id = String((await alice.ok({ op: 'file.send', to: bob.userId, path: source }, 600_000)).id);
@@ -135,7 +135,10 @@ async function fileRun(source: string): Promise<{ mibps: number; senderRssGrowth
     clearInterval(sampler);
     if (done.state !== 'done') throw new Error(`transfer failed: ${String(done.reason)}`);
     rmSync(String(done.path));
-    return { mibps: MIB / seconds, senderRssGrowthMiB: (peak[0]! - base[0]!) / 1024, receiverRssGrowthMiB: (peak[1]! - base[1]!) / 1024, cpuMsPerMiB };
+    // Where the sender's pump waited: for its channel's buffer to drain, or for the receiver's credit.
+    const st = (await alice.ok({ op: 'stats' })).files as { waitRoomMs?: number; waitCreditMs?: number };
+    const waits = { roomMs: st.waitRoomMs ?? Number.NaN, creditMs: st.waitCreditMs ?? Number.NaN, seconds };
+    return { mibps: MIB / seconds, senderRssGrowthMiB: (peak[0]! - base[0]!) / 1024, receiverRssGrowthMiB: (peak[1]! - base[1]!) / 1024, cpuMsPerMiB, waits };
   } finally {
     await Promise.all([alice.quit(), bob.quit()]);
   }
@@ -172,6 +175,7 @@ async function main(): Promise<void> {
   const rawCpu: [number, number][] = [];
   const senderRss: number[] = [];
   const receiverRss: number[] = [];
+  const waitShares: { room: number; credit: number }[] = [];
   for (let i = 0; i < RUNS; i++) {
     // Interleaved, so both see the same machine load.
     raw.push(await rawRate(SIZE));
@@ -183,7 +187,8 @@ async function main(): Promise<void> {
     cpu.push(r.cpuMsPerMiB);
     senderRss.push(r.senderRssGrowthMiB);
     receiverRss.push(r.receiverRssGrowthMiB);
-    console.log(`run ${i + 1}: raw ${raw[i]!.toFixed(1)} MiB/s, raw two-process ${raw2[i]!.toFixed(1)} MiB/s, file ${r.mibps.toFixed(1)} MiB/s (${((r.mibps / raw[i]!) * 100).toFixed(0)}% / ${((r.mibps / raw2[i]!) * 100).toFixed(0)}%), CPU ms/MiB file ${r.cpuMsPerMiB[0].toFixed(1)}+${r.cpuMsPerMiB[1].toFixed(1)} raw two-process ${rawCpu[i]![0].toFixed(1)}+${rawCpu[i]![1].toFixed(1)}, RSS growth sender ${r.senderRssGrowthMiB.toFixed(0)} MiB, receiver ${r.receiverRssGrowthMiB.toFixed(0)} MiB`);
+    waitShares.push({ room: r.waits.roomMs / 1000 / r.waits.seconds, credit: r.waits.creditMs / 1000 / r.waits.seconds });
+    console.log(`run ${i + 1}: raw ${raw[i]!.toFixed(1)} MiB/s, raw two-process ${raw2[i]!.toFixed(1)} MiB/s, file ${r.mibps.toFixed(1)} MiB/s (${((r.mibps / raw[i]!) * 100).toFixed(0)}% / ${((r.mibps / raw2[i]!) * 100).toFixed(0)}%), CPU ms/MiB file ${r.cpuMsPerMiB[0].toFixed(1)}+${r.cpuMsPerMiB[1].toFixed(1)} raw two-process ${rawCpu[i]![0].toFixed(1)}+${rawCpu[i]![1].toFixed(1)}, RSS growth sender ${r.senderRssGrowthMiB.toFixed(0)} MiB, receiver ${r.receiverRssGrowthMiB.toFixed(0)} MiB, sender waited ${(waitShares[i]!.room * 100).toFixed(0)}% of the time for room, ${(waitShares[i]!.credit * 100).toFixed(0)}% for credit`);
   }
   const resume = SKIP_RESUME ? Number.NaN : await resumeRun(source);
   console.log(`resume: sender put ${resume.toFixed(2)}x the file on the wire for a transfer interrupted once at ~50%`);
@@ -201,6 +206,7 @@ async function main(): Promise<void> {
       rawTwoProcessMiBps: summarize(raw2.map((x) => round(x))),
       fileToRawTwoProcess: summarize(files.map((f, i) => round(f / raw2[i]!, 3))),
       fileCpuMsPerMiB: { sender: summarize(cpu.map((c) => round(c[0]))), receiver: summarize(cpu.map((c) => round(c[1]))) },
+      senderWaitShare: { room: summarize(waitShares.map((w) => round(w.room, 3))), credit: summarize(waitShares.map((w) => round(w.credit, 3))) },
       rawTwoProcessCpuMsPerMiB: { sender: summarize(rawCpu.map((c) => round(c[0]))), receiver: summarize(rawCpu.map((c) => round(c[1]))) },
       bar: '>= 0.70 of raw',
       raw: 'two in-process meshes, 64 KiB messages, same channel wrapper and watermarks',

@@ -106,6 +106,9 @@ export interface FileStats {
   failed: number;
   /** Channels the sender closed because they stopped taking data (STALL_MS without credit). */
   stalls: number;
+  /** Time the sender's pumps spent waiting: for the channel's buffer to drain, for the receiver's credit (ms). */
+  waitRoomMs: number;
+  waitCreditMs: number;
 }
 
 interface Block { first: number; end: number }
@@ -164,7 +167,7 @@ interface Live {
 
 export class FileTransfers {
   private readonly live = new Map<string, Live>();
-  private readonly counters: FileStats = { chunkBytesSent: 0, chunkBytesReceived: 0, chunksWritten: 0, channelsOpened: 0, done: 0, failed: 0, stalls: 0 };
+  private readonly counters: FileStats = { chunkBytesSent: 0, chunkBytesReceived: 0, chunksWritten: 0, channelsOpened: 0, done: 0, failed: 0, stalls: 0, waitRoomMs: 0, waitCreditMs: 0 };
   private closed = false;
   private readonly hasher = new WholeFileHasher();
 
@@ -185,7 +188,7 @@ export class FileTransfers {
   }
 
   stats(): FileStats {
-    return { ...this.counters };
+    return { ...this.counters, waitRoomMs: Math.round(this.counters.waitRoomMs), waitCreditMs: Math.round(this.counters.waitCreditMs) };
   }
 
   list(peer?: string, limit?: number): FileInfo[] {
@@ -526,8 +529,14 @@ export class FileTransfers {
         next = readBlock(blocks[bi + 1]);
         for (const frame of frames) {
           while (live() && (ch.full || l.channelSent - l.channelWritten >= WINDOW_CHUNKS)) {
-            if (ch.full) await ch.room();
-            else await new Promise<void>((r) => (l.creditWaiter = r));
+            const t0 = performance.now();
+            if (ch.full) {
+              await ch.room();
+              this.counters.waitRoomMs += performance.now() - t0;
+            } else {
+              await new Promise<void>((r) => (l.creditWaiter = r));
+              this.counters.waitCreditMs += performance.now() - t0;
+            }
             l.creditWaiter = null;
           }
           if (!live() || !ch.send(frame)) return;
