@@ -12,6 +12,7 @@
  * delivered but not counted against the caps.
  */
 import { Readable } from 'node:stream';
+import { HeldWrites } from './held-writes';
 import type { AedesPersistenceLike } from './persistence';
 
 export interface QueueLimits {
@@ -43,7 +44,7 @@ interface Ledger {
   bytes: number;
 }
 
-type QueuedPacket = { brokerId?: string; brokerCounter?: number; topic?: string; payload?: Buffer | string; clientId?: string };
+type QueuedPacket = { brokerId?: string; brokerCounter?: number; messageId?: number; topic?: string; payload?: Buffer | string; clientId?: string };
 type Sub = { clientId: string };
 
 /** Persistence methods this relies on, beyond what AedesPersistenceLike names. */
@@ -231,19 +232,33 @@ export function boundOfflineQueues(
     return run;
   }
 
-  /** Disk work for a connected session, written behind its delivery (see enqueueOneSessionAtATime). */
+  /** Disk work for a connected session, done behind its delivery (held-writes.ts). */
   function behind(clientId: string, what: string, work: () => Promise<unknown>): void {
     serialized(clientId, work).catch((error: unknown) => onWriteError(clientId, `${what}: ${error instanceof Error ? error.message : String(error)}`));
   }
 
+  const held = new HeldWrites({
+    enqueue: async (sub, raw) => {
+      try {
+        await enqueueCombi([sub], raw);
+      } catch (error) {
+        const ledger = ledgers.get(sub.clientId);
+        const index = ledger ? ledger.entries.findIndex((e) => sameMessage(e, raw as QueuedPacket)) : -1;
+        if (ledger && index >= 0) forget(sub.clientId, ledger, index);
+        throw error;
+      }
+    },
+    update: (client, packet) => update(client, packet),
+    inSession: (clientId, work) => void serialized(clientId, work),
+    onError: (clientId, reason) => onWriteError(clientId, reason),
+  });
+
   /**
    * LevelDB: drop-oldest for an offline session, one session's enqueues and deletes one after
    * another; a connected session refuses the new message when full. A connected session's
-   * message is written behind its delivery: aedes delivers only after the enqueue and the
-   * messageId update resolve, and on disk those are four LevelDB round trips on every signaling
-   * hop (a setup has two such hops before ICE can start). aedes has already sent the publisher's
-   * PUBACK before it enqueues, so waiting here never covered a crash; the writes still happen, in
-   * order, before that session's acknowledgement is cleared or its queue is replayed.
+   * message is not waited for: aedes delivers only after the enqueue and the messageId update
+   * resolve, four LevelDB round trips on every signaling hop (a setup has two such hops before
+   * ICE can start), and held-writes.ts skips the disk entirely for what is acknowledged quickly.
    */
   async function enqueueOneSessionAtATime(subs: Sub[], raw: unknown, entryFor: () => Entry, bytes: number): Promise<void> {
     const offline: Promise<void>[] = [];
@@ -253,12 +268,8 @@ export function boundOfflineQueues(
           refuse(sub.clientId);
           continue;
         }
-        const entry = entryFor();
-        record(sub.clientId, entry);
-        behind(sub.clientId, 'queue write', () => enqueueCombi([sub], raw).catch((error: unknown) => {
-          unrecord(sub.clientId, entry);
-          throw error;
-        }));
+        record(sub.clientId, entryFor());
+        held.hold(sub, raw as QueuedPacket);
         continue;
       }
       offline.push(serialized(sub.clientId, async () => {
@@ -280,12 +291,13 @@ export function boundOfflineQueues(
   if (policy === 'dropOldestWhileOffline') {
     persistence.outgoingUpdate = (client: { id: string }, packet: unknown) => {
       if (!isConnected(client.id)) return serialized(client.id, () => update(client, packet));
-      behind(client.id, 'delivery update', () => update(client, packet));
+      if (!held.update(client.id, packet as QueuedPacket)) behind(client.id, 'delivery update', () => update(client, packet));
       return Promise.resolve();
     };
     const outgoingStream = persistence.outgoingStream.bind(persistence);
-    // A replay after a reconnect must see what was still being written behind the last delivery.
+    // A replay after a reconnect must see what was held or still being written for the session.
     persistence.outgoingStream = (client: { id: string }) => Readable.from((async function* () {
+      held.flush(client.id);
       await sessionWork.get(client.id);
       yield* outgoingStream(client);
     })());
@@ -310,11 +322,11 @@ export function boundOfflineQueues(
     const clientId = (client as { id: string }).id;
     // After anything still being written for this session, or the acknowledged message would stay on disk.
     const cleared = (policy === 'dropOldestWhileOffline'
-      ? await serialized(clientId, () => clearMessageId(client, packet))
+      ? held.clear(clientId, (packet as QueuedPacket).messageId) ?? await serialized(clientId, () => clearMessageId(client, packet))
       : await clearMessageId(client, packet)) as QueuedPacket | undefined;
     const ledger = ledgers.get(clientId);
     if (cleared && ledger) {
-      const index = ledger.entries.findIndex((e) => e.brokerId === cleared.brokerId && e.brokerCounter === cleared.brokerCounter);
+      const index = ledger.entries.findIndex((e) => sameMessage(e, cleared));
       // Backends that do not return the cleared packet: acknowledgements come mostly in order.
       forget(clientId, ledger, index >= 0 ? index : 0);
     }
@@ -322,6 +334,7 @@ export function boundOfflineQueues(
   };
 
   async function dropAll(clientId: string): Promise<void> {
+    held.discard(clientId);
     const ledger = ledgers.get(clientId);
     if (!ledger) return;
     const entries = [...ledger.entries];
@@ -343,6 +356,7 @@ export function boundOfflineQueues(
   return {
     dropAll,
     drain: async () => {
+      held.flush();
       while (writing.size > 0) await Promise.all([...writing]);
     },
     stats: () => ({
@@ -352,6 +366,10 @@ export function boundOfflineQueues(
       dropped,
     }),
   };
+}
+
+function sameMessage(entry: Entry, packet: QueuedPacket): boolean {
+  return entry.brokerId === (packet.brokerId ?? '') && entry.brokerCounter === (packet.brokerCounter ?? 0);
 }
 
 function oldestOfBusiestSender(entries: Entry[]): number {

@@ -1,33 +1,35 @@
 /**
- * On LevelDB, a connected session's QoS 1 message is delivered before its disk write finishes
- * (offline-queues.ts), and the writes still land in order: the acknowledgement clears the stored
- * copy, and a message delivered but not acknowledged before a disconnect is replayed.
+ * On LevelDB, a connected session's QoS 1 message is delivered without waiting for the disk, and
+ * one acknowledged at once never touches it (held-writes.ts); one left unacknowledged is written
+ * after the hold, replayed after a reconnect, and written when the broker closes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { nodeSigner } from '../../../src/main/crypto/node-signer';
 import { makeLoginPassword, mqttClientId } from '../../../src/main/signaling/mqtt-login';
 import { inboxFilter, inboxTopic } from '../../../src/main/signaling/topics';
 import { startBroker, type BrokerHandle as Broker } from '../../../src/server/broker';
+import { HOLD_MS } from '../../../src/server/broker/held-writes';
 import { levelBackend } from '../../../src/server/broker/persistence';
 import { generateIdentity, newDeviceId } from '../../../src/shared/identity';
 import { eventually, rawClient, sleep } from './helpers';
 
-interface Gate { open(): void; writesWaiting(): number }
+interface Disk { open(): void; writesWaiting(): number; enqueues(): number }
 
-/** A LevelDB broker whose queue writes and delivery updates wait until the gate opens. */
-async function withGatedBroker(run: (b: Broker, gate: Gate) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-behind-'));
+/** A LevelDB broker on `dir` whose queue writes and delivery updates are counted, and wait while the gate is shut. */
+async function gatedBroker(dir: string, shut: boolean): Promise<{ b: Broker; disk: Disk }> {
   const backend = await levelBackend(dir)();
-  const disk = backend.persistence as unknown as Record<'outgoingEnqueueCombi' | 'outgoingUpdate', (...args: unknown[]) => Promise<unknown>>;
+  const persistence = backend.persistence as unknown as Record<'outgoingEnqueueCombi' | 'outgoingUpdate', (...args: unknown[]) => Promise<unknown>>;
   let release!: () => void;
-  const opened = new Promise<void>((r) => (release = r));
+  const opened = shut ? new Promise<void>((r) => (release = r)) : Promise.resolve();
   let waiting = 0;
+  let enqueues = 0;
   for (const name of ['outgoingEnqueueCombi', 'outgoingUpdate'] as const) {
-    const original = disk[name].bind(disk);
-    disk[name] = async (...args: unknown[]) => {
+    const original = persistence[name].bind(persistence);
+    persistence[name] = async (...args: unknown[]) => {
+      if (name === 'outgoingEnqueueCombi') enqueues++;
       waiting++;
       await opened;
       waiting--;
@@ -35,73 +37,115 @@ async function withGatedBroker(run: (b: Broker, gate: Gate) => Promise<void>): P
     };
   }
   const b = await startBroker({ persistence: backend });
-  try {
-    await run(b, { open: release, writesWaiting: () => waiting });
-  } finally {
-    release();
-    await b.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return { b, disk: { open: () => release?.(), writesWaiting: () => waiting, enqueues: () => enqueues } };
+}
+
+function session(b: Broker) {
+  const me = generateIdentity();
+  const clientId = mqttClientId(me.userId, newDeviceId());
+  let logins = 0;
+  return {
+    me,
+    /** Logs in (persistent session), subscribed to its inbox; `ackless` swallows its PUBACKs, as a client that dies on receipt. */
+    async login(got: string[], ackless = false, url = b.mqttUrl) {
+      const client = await rawClient(url, me, { clientId, clean: false, password: makeLoginPassword(me, clientId, nodeSigner, Date.now() + logins++) }, (_t, payload) => got.push(payload.toString()));
+      await client.subscribeAsync(inboxFilter(me.userId), { qos: 1 });
+      if (ackless) {
+        const stream = (client as unknown as { stream: { write(chunk: Buffer): boolean } }).stream;
+        const write = stream.write.bind(stream);
+        stream.write = (chunk: Buffer) => (chunk[0] === 0x40 ? true : write(chunk)); // 0x40: PUBACK
+      }
+      return client;
+    },
+  };
+}
+
+async function send(b: Broker, to: string, text: string): Promise<void> {
+  const sender = await rawClient(b.mqttUrl, generateIdentity());
+  await sender.publishAsync(inboxTopic(to, 'offer'), text, { qos: 1 });
+  await sender.endAsync();
 }
 
 describe('LevelDB broker: a connected session is not kept waiting for the disk', () => {
-  it('delivers while the write is pending, then the acknowledgement clears the stored copy', async () => {
-    await withGatedBroker(async (b, gate) => {
-      const me = generateIdentity();
-      const clientId = mqttClientId(me.userId, newDeviceId());
+  const dirs: string[] = [];
+  const tempDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-behind-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  it('delivers with the disk shut, and a message acknowledged at once is never written', async () => {
+    const { b, disk } = await gatedBroker(tempDir(), true);
+    try {
+      const s = session(b);
       const got: string[] = [];
-      const login = (ts: number) => ({ clientId, clean: false, password: makeLoginPassword(me, clientId, nodeSigner, ts) });
-      const online = await rawClient(b.mqttUrl, me, login(Date.now()), (_t, payload) => got.push(payload.toString()));
-      await online.subscribeAsync(inboxFilter(me.userId), { qos: 1 });
-      const sender = await rawClient(b.mqttUrl, generateIdentity());
-      await sender.publishAsync(inboxTopic(me.userId, 'offer'), 'fresh offer', { qos: 1 });
-
-      // Before: delivery waited for the gated enqueue and update, so nothing arrived here.
-      await eventually(() => got.length, (n) => n === 1, 10_000, 'delivery with the disk write still pending');
-      expect(gate.writesWaiting()).toBeGreaterThan(0);
-      expect(b.stats().queues.queuedMessages).toBe(1);
-
-      gate.open();
-      // The PUBACK's clear ran after the write: nothing is left stored for this session.
-      await eventually(() => b.stats().queues.queuedMessages, (n) => n === 0, 10_000, 'the acknowledged message to be cleared');
+      const online = await s.login(got);
+      await send(b, s.me.userId, 'fresh offer');
+      // Before: delivery waited for the (shut) enqueue and update, so nothing arrived.
+      await eventually(() => got.length, (n) => n === 1, 10_000, 'delivery with the disk shut');
+      await eventually(() => b.stats().queues.queuedMessages, (n) => n === 0, 10_000, 'the acknowledgement to clear it');
+      await sleep(HOLD_MS * 2);
+      expect(disk.enqueues()).toBe(0);
       await online.endAsync();
       const again: string[] = [];
-      const back = await rawClient(b.mqttUrl, me, login(Date.now() + 1), (_t, payload) => again.push(payload.toString()));
-      await sleep(500);
+      const back = await s.login(again);
+      await sleep(300);
       await back.endAsync();
       expect(again).toEqual([]);
-      await sender.endAsync();
-    });
+    } finally {
+      disk.open();
+      await b.close();
+    }
   }, 60_000);
 
-  it('a message delivered but never acknowledged is replayed after the reconnect, once the write has landed', async () => {
-    await withGatedBroker(async (b, gate) => {
-      const me = generateIdentity();
-      const clientId = mqttClientId(me.userId, newDeviceId());
-      const login = (ts: number) => ({ clientId, clean: false, password: makeLoginPassword(me, clientId, nodeSigner, ts) });
+  it('an unacknowledged message is written after the hold and replayed after the reconnect', async () => {
+    const { b, disk } = await gatedBroker(tempDir(), true);
+    try {
+      const s = session(b);
       const got: string[] = [];
-      // This client never acknowledges: its PUBACKs are swallowed, as when it dies on receipt.
-      const online = await rawClient(b.mqttUrl, me, login(Date.now()), (_t, payload) => got.push(payload.toString()));
-      await online.subscribeAsync(inboxFilter(me.userId), { qos: 1 });
-      const stream = (online as unknown as { stream: { write(chunk: Buffer): boolean } }).stream;
-      const write = stream.write.bind(stream);
-      stream.write = (chunk: Buffer) => (chunk[0] === 0x40 ? true : write(chunk)); // 0x40: PUBACK
-      const sender = await rawClient(b.mqttUrl, generateIdentity());
-      await sender.publishAsync(inboxTopic(me.userId, 'offer'), 'unacknowledged', { qos: 1 });
+      const online = await s.login(got, true);
+      await send(b, s.me.userId, 'unacknowledged');
       await eventually(() => got.length, (n) => n === 1, 10_000, 'first delivery');
-      online.stream.destroy();
-      await eventually(() => b.stats().connectedClients, (n) => n === 1, 10_000, 'the receiver to be gone');
-
+      await eventually(() => disk.writesWaiting(), (n) => n > 0, 10_000, 'the held write to be attempted');
+      (online as unknown as { stream: { destroy(): void } }).stream.destroy();
+      await eventually(() => b.stats().connectedClients, (n) => n === 0, 10_000, 'the receiver to be gone');
       const replayed: string[] = [];
-      const back = rawClient(b.mqttUrl, me, login(Date.now() + 1), (_t, payload) => replayed.push(payload.toString()));
+      const back = s.login(replayed);
       await sleep(200);
-      gate.open(); // the replay waited for the write behind the first delivery
+      disk.open(); // the replay waits for the write
       const client = await back;
       await eventually(() => replayed, (r) => r.length === 1, 10_000, 'the replay');
       expect(replayed).toEqual(['unacknowledged']);
-      await eventually(() => b.stats().queues.queuedMessages, (n) => n === 0, 10_000, 'the replayed message to be acknowledged');
+      await eventually(() => b.stats().queues.queuedMessages, (n) => n === 0, 10_000, 'the replay to be acknowledged');
       await client.endAsync();
-      await sender.endAsync();
-    });
+    } finally {
+      disk.open();
+      await b.close();
+    }
+  }, 60_000);
+
+  it('a held, unacknowledged message is written when the broker closes, and delivered after its restart', async () => {
+    const dir = tempDir();
+    const first = await gatedBroker(dir, false);
+    const s = session(first.b);
+    const online = await s.login([], true);
+    await send(first.b, s.me.userId, 'in flight at shutdown');
+    await eventually(() => first.b.stats().queues.queuedMessages, (n) => n === 1, 10_000, 'the message to be queued');
+    expect(first.disk.enqueues()).toBe(0); // still held
+    online.end(true);
+    await first.b.close();
+    expect(first.disk.enqueues()).toBe(1);
+
+    const second = await gatedBroker(dir, false);
+    try {
+      const got: string[] = [];
+      const client = await s.login(got, false, second.b.mqttUrl);
+      await eventually(() => got, (g) => g.length === 1, 10_000, 'delivery after the restart');
+      expect(got).toEqual(['in flight at shutdown']);
+      await client.endAsync();
+    } finally {
+      await second.b.close();
+    }
   }, 60_000);
 });
