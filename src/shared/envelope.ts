@@ -42,11 +42,22 @@ export interface VerifyOptions {
   /** Counts every rejection under `source` (e.g. 'mqtt', 'datachannel'). */
   counter?: RejectCounter;
   source?: string;
+  /**
+   * Types accepted without a signature (`sig` = UNSIGNED), because the caller got them on a direct
+   * data channel, which is bound to the peer's key (its DTLS fingerprint came in a signed offer or
+   * answer; DESIGN section 2). Nothing then proves `from`: the caller must check that it is the
+   * channel's peer. Anywhere else (signaling, mailbox, relay) leave it unset: an unsigned envelope
+   * is refused as BAD_SIGNATURE.
+   */
+  unsignedTypes?: readonly string[];
 }
+
+/** The `sig` of an envelope that carries no signature of its own (see VerifyOptions.unsignedTypes). */
+export const UNSIGNED = '';
 
 const SIG_BASE64_CHARS = Math.ceil(SIGNATURE_BYTES / 3) * 4;
 
-export const zEnvelope = z.strictObject({
+const zEnvelopeShape = {
   v: z.literal(ENVELOPE_VERSION),
   type: z.string().regex(ENVELOPE_TYPE_RE, 'type must be 1-64 letters, digits or underscores'),
   id: z.string().refine(isId, 'id must be 32 lowercase hex characters'),
@@ -55,7 +66,9 @@ export const zEnvelope = z.strictObject({
   ts: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   body: z.unknown().refine((body) => body !== undefined, 'body is required'),
   sig: z.string().length(SIG_BASE64_CHARS, 'sig must be a base64 Ed25519 signature'),
-});
+};
+export const zEnvelope = z.strictObject(zEnvelopeShape);
+const zUnsignedEnvelope = z.strictObject({ ...zEnvelopeShape, sig: z.literal(UNSIGNED) });
 
 /** The bytes the signature covers: every field except sig, canonically encoded. */
 export function signedBytes(env: Omit<Envelope, 'sig'>): Uint8Array {
@@ -76,6 +89,23 @@ export function signEnvelope<B>(draft: EnvelopeDraft<B>, identity: Identity, sig
   return { ...unsigned, sig };
 }
 
+/**
+ * An envelope without a signature, for a direct data channel only (an ACK: the channel vouches for
+ * its sender). Never store, relay or forward one; a receiver refuses it anywhere else.
+ */
+export function unsignedEnvelope<B>(draft: EnvelopeDraft<B>, identity: Pick<Identity, 'userId'>): Envelope<B> {
+  return {
+    v: ENVELOPE_VERSION as 1,
+    type: draft.type,
+    id: draft.id ?? randomId(),
+    from: identity.userId,
+    to: draft.to,
+    ts: draft.ts ?? Date.now(),
+    body: draft.body,
+    sig: UNSIGNED,
+  };
+}
+
 export function encodeEnvelope(env: Envelope): string {
   return JSON.stringify(env);
 }
@@ -83,7 +113,9 @@ export function encodeEnvelope(env: Envelope): string {
 /**
  * Validates an incoming envelope. Order matters: size before parsing (cheap DoS guard); signature
  * before recipient/skew/replay so forged envelopes can never poison the replay cache; the id is
- * recorded only once every other check has passed. Never throws.
+ * recorded only once every other check has passed. An unsigned envelope (opts.unsignedTypes)
+ * skips the signature check only; its caller binds `from` to the channel before trusting it.
+ * Never throws.
  */
 export function decodeEnvelope(raw: string | Uint8Array, opts: VerifyOptions): Result<Envelope> {
   const result = verify(raw, opts);
@@ -117,23 +149,31 @@ function verify(raw: string | Uint8Array, opts: VerifyOptions): Result<Envelope>
     return reject('BAD_JSON', `envelope is not JSON: ${err instanceof Error ? err.message : 'parse error'}`);
   }
 
-  const shape = zEnvelope.safeParse(parsed);
+  const unsigned = typeof parsed === 'object' && parsed !== null && (parsed as { sig?: unknown }).sig === UNSIGNED;
+  const shape = (unsigned ? zUnsignedEnvelope : zEnvelope).safeParse(parsed);
   if (!shape.success) return reject('SCHEMA', `envelope: ${describeIssues(shape.error)}`);
   const env = shape.data as Envelope;
 
-  const sig = tryFromBase64(env.sig);
-  const publicKey = publicKeyFromUserId(env.from);
-  if (!sig || sig.length !== SIGNATURE_BYTES || !publicKey) {
-    return reject('BAD_SIGNATURE', 'sig is not a canonical base64 Ed25519 signature');
-  }
-  let message: Uint8Array;
-  try {
-    message = signedBytes(env);
-  } catch {
-    return reject('SCHEMA', 'envelope body is not canonically encodable');
-  }
-  if (!opts.signer.verify(message, sig, publicKey)) {
-    return reject('BAD_SIGNATURE', `signature does not verify for ${env.from.slice(0, 12)}…`);
+  if (unsigned) {
+    // Only where the caller vouches for the channel, and only for the types it names.
+    if (!opts.unsignedTypes?.includes(env.type)) {
+      return reject('BAD_SIGNATURE', `unsigned ${env.type} envelope where a signature is required (only ACKs on a direct data channel may go without)`);
+    }
+  } else {
+    const sig = tryFromBase64(env.sig);
+    const publicKey = publicKeyFromUserId(env.from);
+    if (!sig || sig.length !== SIGNATURE_BYTES || !publicKey) {
+      return reject('BAD_SIGNATURE', 'sig is not a canonical base64 Ed25519 signature');
+    }
+    let message: Uint8Array;
+    try {
+      message = signedBytes(env);
+    } catch {
+      return reject('SCHEMA', 'envelope body is not canonically encodable');
+    }
+    if (!opts.signer.verify(message, sig, publicKey)) {
+      return reject('BAD_SIGNATURE', `signature does not verify for ${env.from.slice(0, 12)}…`);
+    }
   }
 
   if (env.to !== opts.self) return reject('WRONG_RECIPIENT', `envelope is addressed to ${env.to.slice(0, 12)}…`);

@@ -5,7 +5,8 @@
  * is a freshly signed CHAT_MESSAGE envelope whose id is the message id, so the receiver
  * de-duplicates by id and ACKs every copy; the message keeps its authoring time in the body.
  * Status only moves forward: pending → sent (handed to the channel) → stored (held by the mailbox)
- * → delivered (ACK from the recipient). Retries back off per message and the attempt count lives in
+ * → delivered (ACK from the recipient: unsigned on a direct channel, signed on any other path,
+ * see DIRECT_UNSIGNED_TYPES). Retries back off per message and the attempt count lives in
  * SQLite. A stored message is no longer retried on a timer (its outbox row is parked at
  * STORED_AT); it is sent once more whenever a channel to the recipient opens, which is how the
  * sender gets the recipient's ACK for it.
@@ -13,7 +14,7 @@
 import type { ChatMessage, MessageStatus } from '../../shared/api';
 import { backoffDelay } from '../../shared/backoff';
 import type { Signer } from '../../shared/crypto';
-import { DEFAULT_MAX_SKEW_MS, decodeEnvelope, encodeEnvelope, signEnvelope, type Envelope } from '../../shared/envelope';
+import { DEFAULT_MAX_SKEW_MS, decodeEnvelope, encodeEnvelope, signEnvelope, unsignedEnvelope, type Envelope } from '../../shared/envelope';
 import type { RejectCounter } from '../../shared/errors';
 import type { Identity } from '../../shared/identity';
 import { randomId } from '../../shared/ids';
@@ -48,6 +49,13 @@ export const MAX_TURN_ITEMS = 256;
  * (saved before it was shown) and is sent again at the next start.
  */
 export const WRITE_BEHIND_MS = 1_000;
+/**
+ * What may arrive without its own signature, and only on a direct data channel: its DTLS
+ * fingerprint came in a signed offer or answer, so the channel is bound to the peer's key
+ * (DESIGN section 2). An ACK that travels further (deposited in a mailbox inbox, relayed) is
+ * signed; so is every CHAT_MESSAGE, which is stored and may be forwarded.
+ */
+export const DIRECT_UNSIGNED_TYPES: readonly string[] = ['ACK'];
 
 /** What delivery needs from the mailbox tier (mailbox-tier.ts). */
 export interface StoreAndForward {
@@ -78,6 +86,11 @@ export interface DeliveryDeps {
    * never reach us directly still learns they were delivered.
    */
   returnAcks?: (sender: string, msgIds: string[]) => void;
+  /**
+   * True when frames to `peer` leave on a direct data channel now (not through a relay): its ACKs
+   * then go unsigned (DIRECT_UNSIGNED_TYPES). Unset: every ACK is signed.
+   */
+  directPath?: (peer: string) => boolean;
 }
 
 /** Senders whose last message time is kept for ordering (contacts only; more just lose the tie-break). */
@@ -392,18 +405,24 @@ export class Delivery {
     for (const peer of peers) if (this.deps.mesh.state(peer) === 'CONNECTED') void this.flush(peer);
   }
 
-  /** Handles one frame from the data channel: one or more envelopes. Anything invalid is counted and dropped. */
-  onFrame(peer: string, frame: string): void {
-    for (const part of splitFrame(frame)) this.onEnvelope(peer, part);
+  /**
+   * Handles one frame from `peer`: one or more envelopes. Anything invalid is counted and dropped.
+   * `direct`: the frame came on our own data channel to `peer` (not through a relay), so an ACK in
+   * it may be unsigned; anywhere else an unsigned envelope is refused.
+   */
+  onFrame(peer: string, frame: string, direct = false): void {
+    const opts = { self: this.deps.identity.userId, signer: this.deps.signer, now: this.now(), ...(direct ? { unsignedTypes: DIRECT_UNSIGNED_TYPES } : {}) };
+    for (const part of splitFrame(frame)) this.onEnvelope(peer, part, opts);
   }
 
-  private onEnvelope(peer: string, frame: string): void {
-    const decoded = decodeEnvelope(frame, { self: this.deps.identity.userId, signer: this.deps.signer, now: this.now() });
+  private onEnvelope(peer: string, frame: string, opts: Parameters<typeof decodeEnvelope>[1]): void {
+    const decoded = decodeEnvelope(frame, opts);
     if (!decoded.ok) {
       this.deps.rejects.count(decoded.code, decoded.reason, 'datachannel');
       return;
     }
     const env = decoded.value;
+    // For an unsigned ACK this is what authenticates it: it came on the channel bound to `from`.
     if (env.from !== peer) {
       this.deps.rejects.count('WRONG_RECIPIENT', `frame signed by ${env.from.slice(0, 8)} arrived on the channel of ${peer.slice(0, 8)}`, 'datachannel');
       return;
@@ -471,9 +490,17 @@ export class Delivery {
     return () => { for (const m of fresh) this.deps.onMessage(m); };
   }
 
+  /**
+   * ACKs on a direct channel rely on the channel (no signature: about a sign and a verify less per
+   * round trip); through a relay they are signed. Should the path change to the relay between this
+   * and the flush (the same turn), the peer refuses the unsigned ACK and the message's retry gets
+   * a signed one.
+   */
   private sendAcks(sender: string, ids: string[]): void {
+    const direct = this.deps.directPath?.(sender) ?? false;
     for (let i = 0; i < ids.length; i += MAX_ACK_BATCH) {
-      const ack = signEnvelope({ type: 'ACK', to: sender, body: { msgIds: ids.slice(i, i + MAX_ACK_BATCH) } }, this.deps.identity, this.deps.signer);
+      const draft = { type: 'ACK', to: sender, body: { msgIds: ids.slice(i, i + MAX_ACK_BATCH) } };
+      const ack = direct ? unsignedEnvelope(draft, this.deps.identity) : signEnvelope(draft, this.deps.identity, this.deps.signer);
       this.frames.queue(sender, encodeEnvelope(ack));
     }
   }

@@ -1,7 +1,7 @@
 /**
  * Packs the envelopes queued for a peer during one event-loop turn into as few data-channel
- * frames as fit (newline-separated; JSON never contains a raw newline). Each envelope stays
- * individually signed and verified; only the number of channel sends shrinks, which is what a
+ * frames as fit (newline-separated; JSON never contains a raw newline). Each envelope keeps its
+ * own signature (or, an ACK on a direct channel, none); only the number of channel sends shrinks, which is what a
  * burst pays for most (each send crosses into WebRTC's native thread).
  */
 import { MAX_FRAME_BYTES } from '../../renderer/mesh';

@@ -330,6 +330,7 @@ class Host implements HostApi {
       noPathWaitMs: opts.noPathWaitMs,
       owedAckLimits: opts.owedAckLimits,
       returnAcks: (sender, ids) => this.mailbox?.returnAcks(sender, ids),
+      directPath: (peer) => this.routed.pathOf(peer) === 'direct',
       onOther: (env) => {
         if (env.type === 'PEER_QUERY' || env.type === 'PEER_FOUND' || env.type === 'PEER_NOT_FOUND' || env.type === 'NETWORK_STATE') {
           this.finder.onEnvelope(env.from, env);
@@ -658,7 +659,8 @@ class Host implements HostApi {
       this.peerInfo.set(userId, next);
       this.events.emit('connection', next);
     });
-    this.mesh.on('frame', (userId, frame) => this.delivery.onFrame(userId, frame));
+    // Our own data channel to userId (relayed frames come through relayClient.deliver instead).
+    this.mesh.on('frame', (userId, frame) => this.delivery.onFrame(userId, frame, true));
     this.relayClient.on('up', ({ peer, via }) => {
       if (this.mesh.state(peer) === 'CONNECTED') return;
       this.publishPeer(peer, 'CONNECTED', 0, 'relay');

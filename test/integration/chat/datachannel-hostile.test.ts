@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeSigner } from '../../../src/main/crypto/node-signer';
 import type { HostApi } from '../../../src/main/host/host';
 import type { MeshCommand } from '../../../src/shared/api';
-import { encodeEnvelope, signEnvelope } from '../../../src/shared/envelope';
+import { encodeEnvelope, signEnvelope, UNSIGNED, unsignedEnvelope } from '../../../src/shared/envelope';
 import { generateIdentity, type Identity } from '../../../src/shared/identity';
 import { randomId } from '../../../src/shared/ids';
 import { startBridgedHosts, type BridgedHosts } from '../../helpers/bridged-hosts';
@@ -72,5 +72,25 @@ describe('hostile data-channel frames', () => {
     // An ACK from Bob for a message Alice never sent him changes nothing.
     await inject(encodeEnvelope(signEnvelope({ type: 'ACK', to: alice.userId, body: { msgId: randomId() } }, bobIdentity, nodeSigner)));
     await eventually(async () => rejected('UNAUTHORIZED'), (n) => n === 1);
+  });
+
+  it('ACKs on the direct channel go unsigned, and an unsigned ACK is taken only from its own sender\'s channel', async () => {
+    const id = randomId();
+    await inject(chat('ack me', { id }));
+    await eventually(async () => acksFor(id), (n) => n === 1);
+    const ack = commands.flatMap((c) => (c.op === 'send' ? c.frame.split('\n') : [])).map((p) => JSON.parse(p) as { type: string; sig: string; body: { msgIds?: string[] } })
+      .find((env) => env.type === 'ACK' && env.body.msgIds?.includes(id));
+    expect(ack?.sig).toBe(UNSIGNED);
+
+    // Alice's message to Bob; an unsigned ACK "from Bob" on a stranger's channel must not mark it delivered.
+    const { id: mine } = await alice.handle('messages.send', { to: bob.userId, text: 'for bob' });
+    const before = rejected('WRONG_RECIPIENT');
+    await inject(encodeEnvelope(unsignedEnvelope({ type: 'ACK', to: alice.userId, body: { msgIds: [mine] } }, bobIdentity)), generateIdentity().userId);
+    await eventually(async () => rejected('WRONG_RECIPIENT'), (n) => n === before + 1);
+    const status = async () => (await alice.handle('messages.list', { with: bob.userId })).find((m) => m.id === mine)?.status;
+    expect(await status()).not.toBe('delivered');
+    // The same on Bob's own channel is his ACK.
+    await inject(encodeEnvelope(unsignedEnvelope({ type: 'ACK', to: alice.userId, body: { msgIds: [mine] } }, bobIdentity)));
+    await eventually(status, (s) => s === 'delivered');
   });
 });

@@ -94,7 +94,8 @@ describe('owed ACKs stay bounded under a deposit flood', () => {
     carol.on('mesh.command', (cmd: MeshCommand) => {
       if (cmd.op !== 'send') return;
       for (const part of cmd.frame.split('\n')) {
-        const d = decodeEnvelope(part, { self: cmd.userId, signer: nodeSigner });
+        // Carol's ACKs on the channel to Alice rely on the channel (unsigned, DESIGN section 2).
+        const d = decodeEnvelope(part, { self: cmd.userId, signer: nodeSigner, unsignedTypes: ['ACK'] });
         if (!d.ok || d.value.type !== 'ACK') continue;
         for (const id of (d.value.body as { msgIds?: string[] }).msgIds ?? []) (cmd.userId === alice.userId ? acked : { add: (x: string) => foreign.push(x) }).add(id);
       }
