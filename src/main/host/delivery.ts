@@ -116,6 +116,9 @@ export class Delivery {
   /** `sent` announced, in order, at the start of the next turn (after the frame left and the save's replies). */
   private readonly announceSent: string[] = [];
   private inTurn = false;
+  /** Set while a frame is handled: the turn runs at its end instead of a loop turn later. */
+  private inFrame = false;
+  private microScheduled = false;
   private readonly pendingWrites = new Map<string, PendingWrite>();
   private turnScheduled = false;
   private readonly outgoing: PendingSend[] = [];
@@ -175,7 +178,8 @@ export class Delivery {
     const message: ChatMessage = { id: randomId(), from: this.deps.identity.userId, to, text, ts, status: 'pending' };
     return new Promise((resolve, reject) => {
       this.outgoing.push({ message, resolve, reject });
-      this.schedule(this.outgoing.length);
+      if (this.outgoing.length >= MAX_TURN_ITEMS) this.schedule(this.outgoing.length);
+      else this.scheduleSoon();
     });
   }
 
@@ -412,7 +416,16 @@ export class Delivery {
    */
   onFrame(peer: string, frame: string, direct = false): void {
     const opts = { self: this.deps.identity.userId, signer: this.deps.signer, now: this.now(), ...(direct ? { unsignedTypes: DIRECT_UNSIGNED_TYPES } : {}) };
-    for (const part of splitFrame(frame)) this.onEnvelope(peer, part, opts);
+    // A frame is a bounded batch (MAX_FRAME_BYTES): what it brought is stored and ACKed, or its
+    // ACKs written, at its end rather than a loop turn later (one hop less each way, issue 11).
+    const outer = !this.inFrame;
+    this.inFrame = true;
+    try {
+      for (const part of splitFrame(frame)) this.onEnvelope(peer, part, opts);
+    } finally {
+      if (outer) this.inFrame = false;
+    }
+    if (outer && !this.inTurn && (this.incoming.length > 0 || this.pendingWrites.size > 0)) this.runTurn();
   }
 
   private onEnvelope(peer: string, frame: string, opts: Parameters<typeof decodeEnvelope>[1]): void {
@@ -586,11 +599,26 @@ export class Delivery {
       this.runTurn();
       return;
     }
+    if (this.inFrame && !this.inTurn) return; // onFrame runs the turn at its end
     if (this.turnScheduled) return;
     this.turnScheduled = true;
     setImmediate(() => {
       this.turnScheduled = false;
       this.runTurn();
+    });
+  }
+
+  /**
+   * New messages are saved at the end of the current task (a microtask), not a loop turn later:
+   * the lines of one stdin chunk, or the calls of one IPC message, are all made by then, so they
+   * still share one transaction. `sent` is announced by the loop turn after (schedule()).
+   */
+  private scheduleSoon(): void {
+    if (this.microScheduled) return;
+    this.microScheduled = true;
+    queueMicrotask(() => {
+      this.microScheduled = false;
+      if (this.outgoing.length > 0) this.runTurn();
     });
   }
 
