@@ -93,6 +93,9 @@ export interface DeliveryDeps {
   directPath?: (peer: string) => boolean;
 }
 
+/** At most this many messages are remembered in Delivery.sentTo (about 100 bytes each). */
+const MAX_SENT_TO = 100_000;
+
 /** Senders whose last message time is kept for ordering (contacts only; more just lose the tie-break). */
 const MAX_ORDER_SENDERS = 10_000;
 
@@ -109,6 +112,11 @@ export class Delivery {
   private readonly nextAttempt = new Map<string, number>();
   /** Attempts made per message as this process counts them (the DB copy is written behind). */
   private readonly attempts = new Map<string, number>();
+  /**
+   * Whom this process sent each message to (until it is delivered): an ACK for those needs no read
+   * of the store. Bounded; ids past the bound, and those of earlier runs, are checked in the store.
+   */
+  private readonly sentTo = new Map<string, string>();
   /** Attempt and `sent` writes held back (WRITE_BEHIND_MS) so an ACK arriving first makes them unnecessary. */
   private readonly heldBack = new Map<string, HeldWrite>();
   /** Saved by this process and not yet sent: its `sent` is announced from memory, not from the DB row. */
@@ -352,6 +360,7 @@ export class Delivery {
     const body = JSON.parse(storedBody) as { text: string; sentAt: number };
     const env = signEnvelope({ type: 'CHAT_MESSAGE', to: peer, id: msgId, body }, this.deps.identity, this.deps.signer);
     if (this.deps.mesh.state(peer) !== 'CONNECTED') return false;
+    if (this.sentTo.size < MAX_SENT_TO) this.sentTo.set(msgId, peer);
     if (nextAttemptAt === STORED_AT) {
       // Held by the mailbox: sent once per open channel for the ACK, never retried on a timer.
       this.frames.queue(peer, encodeEnvelope(env));
@@ -567,9 +576,11 @@ export class Delivery {
 
   private onAck(env: Envelope<{ msgId?: string; msgIds?: string[] }>, source = 'datachannel'): void {
     const ids = env.body.msgIds ?? (env.body.msgId ? [env.body.msgId] : []);
-    const ours = new Set(this.deps.store.idsSentTo(env.from, ids));
+    // Sent to env.from by this process: known without a read. Anything else: the store decides.
+    const unknown = ids.filter((id) => this.sentTo.get(id) !== env.from);
+    const ours = unknown.length > 0 ? new Set(this.deps.store.idsSentTo(env.from, unknown)) : null;
     for (const id of ids) {
-      if (!ours.has(id)) {
+      if (this.sentTo.get(id) !== env.from && !ours?.has(id)) {
         this.deps.rejects.count('UNAUTHORIZED', `ACK for a message not sent to ${env.from.slice(0, 8)}`, source);
         continue;
       }
@@ -657,6 +668,7 @@ export class Delivery {
           this.heldBack.delete(id);
         }
         if (write.status === 'delivered') {
+          this.sentTo.delete(id);
           this.nextAttempt.delete(id);
           this.attempts.delete(id);
           delivered.push(id);
