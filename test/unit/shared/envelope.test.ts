@@ -3,7 +3,7 @@ import { nodeSigner } from '../../../src/main/crypto/node-signer';
 import { naclSigner } from '../../../src/shared/crypto';
 import { utf8 } from '../../../src/shared/encoding';
 import {
-  decodeEnvelope, encodeEnvelope, MAX_ENVELOPE_BYTES, signEnvelope, type Envelope, type VerifyOptions,
+  decodeEnvelope, encodeEnvelope, MAX_ENVELOPE_BYTES, signEnvelope, UNSIGNED, unsignedEnvelope, type Envelope, type VerifyOptions,
 } from '../../../src/shared/envelope';
 import { RejectCounter } from '../../../src/shared/errors';
 import { generateIdentity } from '../../../src/shared/identity';
@@ -160,5 +160,22 @@ describe('envelope', () => {
       BAD_JSON: 1, 'datachannel:BAD_JSON': 1, WRONG_RECIPIENT: 1, 'datachannel:WRONG_RECIPIENT': 1,
     });
     expect(counter.recent().map((e) => e.code)).toEqual(['BAD_JSON', 'WRONG_RECIPIENT']);
+  });
+
+  it('takes an unsigned envelope only of a type the caller names, and still checks recipient and time', () => {
+    const ack = unsignedEnvelope({ type: 'ACK', to: bob.userId, body: { msgIds: [randomId()] }, ts: NOW }, alice);
+    expect(ack.sig).toBe(UNSIGNED);
+    const raw = encodeEnvelope(ack);
+    // Signaling, the mailbox, a relay: no unsignedTypes, so no unsigned envelope at all.
+    expect(decodeEnvelope(raw, opts())).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
+    expect(decodeEnvelope(raw, opts({ unsignedTypes: ['ACK'] }))).toEqual({ ok: true, value: ack });
+    const chat = encodeEnvelope(unsignedEnvelope({ type: 'CHAT_MESSAGE', to: bob.userId, body: { text: 'x' }, ts: NOW }, alice));
+    expect(decodeEnvelope(chat, opts({ unsignedTypes: ['ACK'] }))).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
+    expect(decodeEnvelope(encodeEnvelope({ ...ack, to: carol.userId }), opts({ unsignedTypes: ['ACK'] }))).toMatchObject({ ok: false, code: 'WRONG_RECIPIENT' });
+    expect(decodeEnvelope(encodeEnvelope({ ...ack, ts: NOW - 3_600_000 }), opts({ unsignedTypes: ['ACK'] }))).toMatchObject({ ok: false, code: 'STALE' });
+    // A signed envelope with its signature blanked is just as unsigned; one with a bad signature still fails.
+    expect(decodeEnvelope(encodeEnvelope({ ...sample(), sig: UNSIGNED }), opts())).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
+    const signedAck = signEnvelope({ type: 'ACK', to: bob.userId, body: { msgIds: [randomId()] }, ts: NOW }, carol, nodeSigner);
+    expect(decodeEnvelope(encodeEnvelope({ ...signedAck, from: alice.userId }), opts({ unsignedTypes: ['ACK'] }))).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
   });
 });
