@@ -5,7 +5,7 @@
  * each channel has taken off its buffer when Chromium fires `bufferedamountlow`.
  */
 import type { ApiArgs, MeshCommand } from '../../shared/api';
-import { binaryOf } from './file-channel';
+import { binaryOf, FILE_CHANNEL_LOW_WATER } from './file-channel';
 import type { Mesh } from './mesh';
 
 type Report = ApiArgs<'mesh.report'>;
@@ -14,13 +14,6 @@ type FileCommand = Extract<MeshCommand, { op: `file.${string}` }>;
 
 const MAX_REPORTS_IN_FLIGHT = 32;
 const ROOM_REPORT_STEP = 256 * 1024;
-/**
- * `bufferedamountlow` threshold of a bridged channel. Once the host has its in-flight cap here, no
- * data arrives to carry a room report, so this event is what restarts it; at the direct path's
- * 256 KiB the channel held about 8 ms of data at Chromium's rate, less than the report plus the
- * next chunks' bridge crossing, and it ran dry each round. At 1 MiB it refills with ~30 ms left.
- */
-const BRIDGED_LOW_WATER = 1024 * 1024;
 /** A channel holding bytes it has not sent on for this long is closed: the transfer resumes on a new one. */
 const STALL_MS = 45_000;
 
@@ -63,7 +56,7 @@ export function startFileBridge(mesh: Mesh, report: (r: WithoutSession<Report>) 
     const b: Bridged = { dc, received: 0, reported: 0, lastConsumed: 0, lastDrainAt: Date.now() };
     channels.set(cid, b);
     dc.binaryType = 'arraybuffer';
-    dc.bufferedAmountLowThreshold = BRIDGED_LOW_WATER;
+    dc.bufferedAmountLowThreshold = FILE_CHANNEL_LOW_WATER;
     dc.addEventListener('bufferedamountlow', () => reportRoom(cid, b, true));
     dc.addEventListener('message', (e: MessageEvent) => {
       const d = binaryOf(e.data);
