@@ -142,12 +142,13 @@ export function boundOfflineQueues(
     return best;
   }
 
-  function record(clientId: string, entry: Entry): void {
+  function record(clientId: string, entry: Entry): Ledger {
     let ledger = ledgers.get(clientId);
     if (!ledger) ledgers.set(clientId, (ledger = { entries: [], bytes: 0 }));
     ledger.entries.push(entry);
     ledger.bytes += entry.bytes;
     totalBytes += entry.bytes;
+    return ledger;
   }
 
   function unrecord(clientId: string, entry: Entry): void {
@@ -208,8 +209,7 @@ export function boundOfflineQueues(
     await enqueueCombi(subs, raw);
     const drops: Array<Promise<void>> = [];
     for (const sub of subs) {
-      record(sub.clientId, entryFor());
-      const ledger = ledgers.get(sub.clientId)!;
+      const ledger = record(sub.clientId, entryFor());
       while (overCap(ledger)) {
         drops.push(dropOldest(sub.clientId, ledger, `session queue over ${limits.maxMessages} messages or ${limits.maxBytes} B: oldest dropped`));
       }
@@ -278,8 +278,7 @@ export function boundOfflineQueues(
           return;
         }
         await enqueueCombi([sub], raw);
-        record(sub.clientId, entryFor());
-        const mine = ledgers.get(sub.clientId)!;
+        const mine = record(sub.clientId, entryFor());
         while (overCap(mine)) {
           await dropOldest(sub.clientId, mine, `session queue over ${limits.maxMessages} messages or ${limits.maxBytes} B: oldest of the busiest sender dropped`);
         }
