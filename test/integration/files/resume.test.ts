@@ -3,7 +3,7 @@
  * the receiver asks for what it lacks and the transfer completes from the last verified chunk.
  * Also: content that no longer matches the signed offer fails with a reason and is never saved.
  */
-import { existsSync, openSync, readdirSync, statSync, utimesSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, openSync, readdirSync, statSync, truncateSync, utimesSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { befriend, eventually, HeadlessPeer, tempProfile } from '../../helpers/headless-peer';
@@ -14,7 +14,7 @@ const SIZE = 48 * 1024 * 1024;
 
 describe('resumable file transfer (real WebRTC, real processes killed)', () => {
   const { start, work } = filePeers('resume');
-  const fileStats = async (p: HeadlessPeer) => (await p.ok({ op: 'stats' })).files as { chunkBytesSent: number; chunkBytesReceived: number };
+  const fileStats = async (p: HeadlessPeer) => (await p.ok({ op: 'stats' })).files as { chunkBytesSent: number; chunkBytesReceived: number; chunksRechecked: number; chunksLostOnDisk: number };
   // Progress comes at a bounded rate: on a fast pair the reports jump far (CI saw 48% then done,
   // and once nothing between 40% and 75%), so the cut is the first report past 10% that is not
   // the end, and what is re-sent after it is compared with the cut.
@@ -49,6 +49,32 @@ describe('resumable file transfer (real WebRTC, real processes killed)', () => {
     // (it is written behind the chunks), by up to 60% of the cut at load 6 in CI.
     expect(receivedAfterRestart).toBeLessThan(SIZE - cut / 4);
     expect(readdirSync(join(bobProfile, 'partial'))).toEqual([]);
+  });
+
+  it('receiver killed, then part of what it had written is lost (a power cut): the restart finds it and fetches it again', async () => {
+    const alice = await start('alice');
+    const bobProfile = tempProfile('bob');
+    const bob = await start('bob', bobProfile);
+    await befriend(alice, bob);
+    const source = randomFile(work, 'photos.zip', SIZE);
+    const id = String((await alice.ok({ op: 'file.send', to: bob.userId, path: source }, 60_000)).id);
+    await fileEvent(bob, id, 'offered');
+    await bob.ok({ op: 'file.accept', id });
+    await halfway(bob, id);
+    await bob.kill('SIGKILL');
+    // What the kernel had not written yet is gone: keep only the first chunk of the partial file.
+    const partial = join(bobProfile, 'partial', `${id}.part`);
+    expect(statSync(partial).size).toBeGreaterThan(64 * 1024);
+    truncateSync(partial, 64 * 1024);
+
+    const bob2 = await start('bob', bobProfile);
+    const done = await settled(bob2, id);
+    // Before: the saved bitmap still vouched for the lost chunks, and the file failed its SHA-256.
+    expect(done).toMatchObject({ state: 'done', size: SIZE, bytes: SIZE });
+    expect(await sha256OfFile(String(done.path))).toBe(await sha256OfFile(source));
+    const stats = await fileStats(bob2);
+    expect(stats.chunksLostOnDisk).toBeGreaterThan(0);
+    expect(stats.chunksRechecked).toBeGreaterThan(stats.chunksLostOnDisk);
   });
 
   it('sender killed at about 50% and restarted: the receiver asks for the rest and the file completes', async () => {

@@ -12,6 +12,10 @@ export function setBit(bits: Uint8Array, i: number): void {
   bits[i >> 3] = (bits[i >> 3] ?? 0) | (1 << (i & 7));
 }
 
+export function clearBit(bits: Uint8Array, i: number): void {
+  bits[i >> 3] = (bits[i >> 3] ?? 0) & ~(1 << (i & 7));
+}
+
 export function countBits(bits: Uint8Array, count: number): number {
   let n = 0;
   for (let i = 0; i < count; i++) if (hasBit(bits, i)) n++;

@@ -38,6 +38,7 @@ import { guessMime } from './mime';
 import { checkThumbBase64, ownThumb, thumbDataUrl } from './thumbnails';
 import { moveIntoFolder, sanitizeFileName } from './names';
 import { chunksIn, countBits, hasBit, missingRanges, newBitmap, rangesValid, setBit } from './ranges';
+import { recheckVerified } from './recheck';
 import { formatBytes } from '../../../shared/format-bytes';
 import {
   channelLabel, decodeWire, encodeHashes, encodeWritten, fileIdOfLabel, header, HASHES_PER_MESSAGE, HEADER_BYTES, MSG_CHUNK,
@@ -56,9 +57,9 @@ const WRITTEN_EVERY = 32;
 const READ_BLOCK_CHUNKS = 16;
 const WRITE_BATCH_CHUNKS = 32;
 const PROGRESS_EVERY_MS = 250;
-const PERSIST_EVERY_MS = 1000;
+const PERSIST_EVERY_MS = 250;
 /** Also persist after this many new bytes, so a fast transfer cut early resends at most this much. */
-const PERSIST_EVERY_BYTES = 8 * 1024 * 1024;
+const PERSIST_EVERY_BYTES = 2 * 1024 * 1024;
 const DISK_MARGIN_BYTES = 64 * 1024 * 1024;
 const RESUME_AFTER_CHANNEL_LOSS_MS = 2000;
 /**
@@ -101,6 +102,9 @@ export interface FileStats {
   chunkBytesSent: number;
   chunkBytesReceived: number;
   chunksWritten: number;
+  /** After restarts: claimed chunks read back and checked, and those of them that no longer matched (lost on disk). */
+  chunksRechecked: number;
+  chunksLostOnDisk: number;
   channelsOpened: number;
   done: number;
   failed: number;
@@ -156,7 +160,8 @@ interface Live {
   writing: boolean;
   writes: Promise<void>;
   channelReported: number;
-  persisting: boolean;
+  /** After a restart: the saved bitmap is being checked against the partial file (recheck.ts). */
+  recheck: Promise<void> | null;
   /** Chunks 0..prefix-1 are all verified and written: the hash worker may read that far. */
   prefix: number;
   lastPersistAt: number;
@@ -167,7 +172,7 @@ interface Live {
 
 export class FileTransfers {
   private readonly live = new Map<string, Live>();
-  private readonly counters: FileStats = { chunkBytesSent: 0, chunkBytesReceived: 0, chunksWritten: 0, channelsOpened: 0, done: 0, failed: 0, stalls: 0, waitRoomMs: 0, waitCreditMs: 0 };
+  private readonly counters: FileStats = { chunkBytesSent: 0, chunkBytesReceived: 0, chunksWritten: 0, chunksRechecked: 0, chunksLostOnDisk: 0, channelsOpened: 0, done: 0, failed: 0, stalls: 0, waitRoomMs: 0, waitCreditMs: 0 };
   private closed = false;
   private readonly hasher = new WholeFileHasher();
 
@@ -181,6 +186,7 @@ export class FileTransfers {
     for (const row of this.deps.store.unfinishedTransfers()) {
       const l = this.makeLive(row);
       this.live.set(row.id, l);
+      if (row.direction === 'in' && row.state === 'transferring' && l.bits) l.recheck = this.recheck(l);
       // Its receiver may never ask again (say, its receipt was lost while we were down).
       if (row.direction === 'out' && row.state === 'transferring') this.watchSender(l);
     }
@@ -622,7 +628,7 @@ export class FileTransfers {
   }
 
   private requestMissing(l: Live): void {
-    if (!l.bits || !this.deps.isConnected(l.row.peer)) return;
+    if (!l.bits || l.recheck || !this.deps.isConnected(l.row.peer)) return;
     const ranges = missingRanges(l.bits, l.count, MAX_FILE_RANGES);
     if (ranges.length === 0) return;
     this.sendEnvelope(l.row.peer, 'FILE_ACCEPT', { fileId: l.row.id, accept: true, ranges });
@@ -772,23 +778,36 @@ export class FileTransfers {
   }
 
   /**
-   * Makes the verified bitmap durable: data first (fdatasync), then a snapshot of the bitmap taken
-   * before it, which vouches only for writes that had finished. Writes go on meanwhile.
+   * Saves the verified bitmap, which vouches only for chunks whose writes had finished. No
+   * fdatasync first: a killed process loses nothing the kernel already has, and waiting for the
+   * disk (seconds on a busy one) let the saved progress trail far behind. What a power cut loses,
+   * recheck() finds after the restart.
    */
   private persist(l: Live): void {
-    if (!l.bits || l.row.state !== 'transferring' || l.persisting) return;
+    if (!l.bits || l.row.state !== 'transferring' || l.recheck) return;
     l.lastPersistAt = Date.now();
     l.bytesAtPersist = l.row.bytes;
-    l.persisting = true;
-    const snapshot = Buffer.from(l.bits);
-    const bytes = l.row.bytes;
-    const fd = l.fd;
-    void (async () => {
-      await fd?.datasync();
-      if (l.row.state === 'transferring') this.deps.store.updateTransfer(l.row.id, { verified: snapshot, bytes });
-    })().catch(() => undefined).finally(() => {
-      l.persisting = false;
-    });
+    this.deps.store.updateTransfer(l.row.id, { verified: l.bits, bytes: l.row.bytes });
+  }
+
+  /** After a restart: keeps only the claimed chunks that still match their digests, then asks for the rest. */
+  private async recheck(l: Live): Promise<void> {
+    const bits = l.bits!;
+    try {
+      const r = await recheckVerified(this.tempPath(l), bits, { count: l.count, size: l.row.size, chunkSize: l.row.chunkSize, digests: l.hashes });
+      this.counters.chunksRechecked += r.verified + r.dropped;
+      this.counters.chunksLostOnDisk += r.dropped;
+    } catch {
+      bits.fill(0); // unreadable: ask for all of it again
+    }
+    l.verifiedCount = countBits(bits, l.count);
+    let bytes = 0;
+    for (let seq = 0; seq < l.count; seq++) if (hasBit(bits, seq)) bytes += chunkLength(seq, l.row.size, l.row.chunkSize);
+    l.row.bytes = bytes;
+    l.recheck = null;
+    if (l.row.state !== 'transferring') return;
+    this.persist(l);
+    this.requestMissing(l);
   }
 
   private async complete(l: Live): Promise<void> {
@@ -844,7 +863,7 @@ export class FileTransfers {
       channelSent: 0, pumpDone: false, activityAt: 0, watchdog: null,
       fd: null, hashes: row.direction === 'in' ? row.chunkHashes : null, hashBuf: null, hashesGot: 0, bits,
       verifiedCount: bits ? countBits(bits, count) : 0, queue: [], writing: false, writes: Promise.resolve(), channelReported: 0,
-      persisting: false, prefix: 0, lastPersistAt: 0, bytesAtPersist: 0,
+      recheck: null, prefix: 0, lastPersistAt: 0, bytesAtPersist: 0,
       completing: false, resumeTimer: null,
     };
   }
