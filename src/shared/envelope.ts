@@ -75,16 +75,13 @@ export function signedBytes(env: Omit<Envelope, 'sig'>): Uint8Array {
   return canonicalBytes({ v: env.v, type: env.type, id: env.id, from: env.from, to: env.to, ts: env.ts, body: env.body });
 }
 
+/** The envelope's fields before its signature, with defaults for id and ts. */
+function draftFields<B>(draft: EnvelopeDraft<B>, from: string): Omit<Envelope<B>, 'sig'> {
+  return { v: ENVELOPE_VERSION as 1, type: draft.type, id: draft.id ?? randomId(), from, to: draft.to, ts: draft.ts ?? Date.now(), body: draft.body };
+}
+
 export function signEnvelope<B>(draft: EnvelopeDraft<B>, identity: Identity, signer: Signer): Envelope<B> {
-  const unsigned = {
-    v: ENVELOPE_VERSION as 1,
-    type: draft.type,
-    id: draft.id ?? randomId(),
-    from: identity.userId,
-    to: draft.to,
-    ts: draft.ts ?? Date.now(),
-    body: draft.body,
-  };
+  const unsigned = draftFields(draft, identity.userId);
   const sig = toBase64(signer.sign(signedBytes(unsigned), identity.secretKey));
   return { ...unsigned, sig };
 }
@@ -94,16 +91,7 @@ export function signEnvelope<B>(draft: EnvelopeDraft<B>, identity: Identity, sig
  * its sender). Never store, relay or forward one; a receiver refuses it anywhere else.
  */
 export function unsignedEnvelope<B>(draft: EnvelopeDraft<B>, identity: Pick<Identity, 'userId'>): Envelope<B> {
-  return {
-    v: ENVELOPE_VERSION as 1,
-    type: draft.type,
-    id: draft.id ?? randomId(),
-    from: identity.userId,
-    to: draft.to,
-    ts: draft.ts ?? Date.now(),
-    body: draft.body,
-    sig: UNSIGNED,
-  };
+  return { ...draftFields(draft, identity.userId), sig: UNSIGNED };
 }
 
 export function encodeEnvelope(env: Envelope): string {
