@@ -15,7 +15,7 @@
  * Writes bench/results/files.json. Not measured here: Chromium (the web-mode path through the bridge).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import wrtc from '@roamhq/wrtc';
@@ -25,6 +25,7 @@ import { MemorySignalingBus } from '../src/renderer/mesh/memory-signaling';
 import { befriend, HeadlessPeer, tempProfile, type Line } from '../test/helpers/headless-peer';
 import { randomFile } from '../test/integration/files/support';
 import { measureTwoProcessBulk } from './mesh-baseline';
+import { cpuSeconds } from './lib/proc';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => (args.includes(name) ? String(args[args.indexOf(name) + 1]) : dflt);
@@ -75,15 +76,6 @@ async function rawRate(bytes: number): Promise<number> {
   }
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 function rssKiB(pid: number | undefined): number {
   try {

@@ -10,13 +10,13 @@
  * Run directly (`npx tsx bench/mesh-baseline.ts`) to print them and write bench/results/mesh-baseline.json.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as wrtcModule from '@roamhq/wrtc';
 import { Mesh, type SignalKind } from '../src/renderer/mesh';
 import { wrapDataChannel } from '../src/renderer/mesh/file-channel';
 import { MemorySignalingBus } from '../src/renderer/mesh/memory-signaling';
+import { cpuSeconds } from './lib/proc';
 
 // CommonJS package: Node's ESM loader exposes it as the default export, bundlers as named exports.
 const wrtc = (wrtcModule as { default?: typeof wrtcModule }).default ?? wrtcModule;
@@ -157,14 +157,6 @@ export interface BulkResult {
   cpuMsPerMiB: [number, number];
 }
 
-function childCpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 export async function measureTwoProcessBulk(bytes: number): Promise<BulkResult> {
   const n = Math.ceil(bytes / 65536);
@@ -192,7 +184,7 @@ export async function measureTwoProcessBulk(bytes: number): Promise<BulkResult> 
     const ch = wrapDataChannel(a.openChannel('sink-b', 'file:raw')!, { drain: 'poll' });
     if (!(await ch.opened())) throw new Error('two-process bulk: channel did not open');
     const msg = new Uint8Array(65536 + 5);
-    const cpu0 = [process.cpuUsage(), childCpuSeconds(child.pid)] as const;
+    const cpu0 = [process.cpuUsage(), cpuSeconds(child.pid)] as const;
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
       if (ch.full) await ch.room();
@@ -203,7 +195,7 @@ export async function measureTwoProcessBulk(bytes: number): Promise<BulkResult> 
     const own = process.cpuUsage(cpu0[0]);
     return {
       mibPerSecond: mib / ((performance.now() - t0) / 1000),
-      cpuMsPerMiB: [(own.user + own.system) / 1000 / mib, ((childCpuSeconds(child.pid) - cpu0[1]) * 1000) / mib],
+      cpuMsPerMiB: [(own.user + own.system) / 1000 / mib, ((cpuSeconds(child.pid) - cpu0[1]) * 1000) / mib],
     };
   } finally {
     a.close();
