@@ -289,8 +289,10 @@ export function boundOfflineQueues(
 
   if (policy === 'dropOldestWhileOffline') {
     persistence.outgoingUpdate = (client: { id: string }, packet: unknown) => {
+      // Held even if the session dropped meanwhile: its enqueue is not on disk yet, so neither can this be.
+      if (held.update(client.id, packet as QueuedPacket)) return Promise.resolve();
       if (!isConnected(client.id)) return serialized(client.id, () => update(client, packet));
-      if (!held.update(client.id, packet as QueuedPacket)) behind(client.id, 'delivery update', () => update(client, packet));
+      behind(client.id, 'delivery update', () => update(client, packet));
       return Promise.resolve();
     };
     const outgoingStream = persistence.outgoingStream.bind(persistence);
