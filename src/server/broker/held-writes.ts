@@ -30,9 +30,8 @@ interface Held {
 export interface HeldWritesDisk {
   enqueue(sub: { clientId: string }, raw: unknown): Promise<void>;
   update(client: { id: string }, packet: unknown): Promise<void>;
-  /** Runs work after everything already queued for this session (one session's disk work is serialized). */
-  inSession(clientId: string, work: () => Promise<void>): void;
-  onError(clientId: string, reason: string): void;
+  /** Runs work after everything already queued for this session, counting a failure as `what`. */
+  behind(clientId: string, what: string, work: () => Promise<unknown>): void;
 }
 
 interface Session {
@@ -85,13 +84,9 @@ export class HeldWrites {
       if (!session) continue;
       this.end(id, session);
       for (const held of session.byKey.values()) {
-        this.disk.inSession(id, async () => {
-          try {
-            await this.disk.enqueue(held.sub, held.raw);
-            if (held.update) await this.disk.update({ id }, held.update);
-          } catch (error) {
-            this.disk.onError(id, `held write: ${error instanceof Error ? error.message : String(error)}`);
-          }
+        this.disk.behind(id, 'held write', async () => {
+          await this.disk.enqueue(held.sub, held.raw);
+          if (held.update) await this.disk.update({ id }, held.update);
         });
       }
     }
@@ -101,12 +96,6 @@ export class HeldWrites {
   discard(clientId: string): void {
     const session = this.sessions.get(clientId);
     if (session) this.end(clientId, session);
-  }
-
-  heldCount(): number {
-    let n = 0;
-    for (const s of this.sessions.values()) n += s.byKey.size;
-    return n;
   }
 
   private session(clientId: string): Session {

@@ -248,9 +248,8 @@ export function boundOfflineQueues(
         throw error;
       }
     },
-    update: (client, packet) => update(client, packet),
-    inSession: (clientId, work) => void serialized(clientId, work),
-    onError: (clientId, reason) => onWriteError(clientId, reason),
+    update,
+    behind,
   });
 
   /**
