@@ -21,6 +21,11 @@ export function chunkLength(seq: number, size: number, chunkSize: number): numbe
   return Math.min(chunkSize, size - seq * chunkSize);
 }
 
+/** Whether a chunk's bytes hash to its 32-byte digest from the signed list. */
+export function chunkMatches(bytes: Uint8Array, digest: Uint8Array): boolean {
+  return digest.length === DIGEST_BYTES && createHash('sha256').update(bytes).digest().equals(digest);
+}
+
 export function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }

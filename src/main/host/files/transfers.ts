@@ -15,7 +15,6 @@
  * of either side) it sends FILE_ACCEPT with the chunk ranges it still lacks, and the sender opens
  * a fresh channel and sends only those.
  */
-import { createHash } from 'node:crypto';
 import { statfsSync, mkdirSync, unlinkSync, existsSync, realpathSync, statSync } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
@@ -32,7 +31,7 @@ import type { FileChannel } from '../../../renderer/mesh/file-channel';
 import type { FileTransferRow, Store } from '../../store/types';
 import type { FileChannels } from './channels';
 import { readFully, writeFully } from './block-io';
-import { chunkCount, chunkLength, digestFile, DIGEST_BYTES, hashFile, sha256Hex } from './hashing';
+import { chunkCount, chunkLength, chunkMatches, digestFile, DIGEST_BYTES, hashFile, sha256Hex } from './hashing';
 import { WholeFileHasher } from './whole-hash';
 import { guessMime } from './mime';
 import { checkThumbBase64, ownThumb, thumbDataUrl } from './thumbnails';
@@ -716,7 +715,7 @@ export class FileTransfers {
     }
     this.counters.chunkBytesReceived += bytes.length;
     const expected = l.hashes.subarray(seq * DIGEST_BYTES, (seq + 1) * DIGEST_BYTES);
-    if (!createHash('sha256').update(bytes).digest().equals(expected)) {
+    if (!chunkMatches(bytes, expected)) {
       violation('FILE_HASH_MISMATCH', `chunk ${seq} does not match its digest in the signed offer`,
         `Chunk ${seq} did not match the SHA-256 the sender signed: the file is corrupt or was changed while sending. Nothing was saved; ask for it again.`);
       return;
@@ -795,7 +794,7 @@ export class FileTransfers {
     const bits = l.bits!;
     try {
       const r = await recheckVerified(this.tempPath(l), bits, { count: l.count, size: l.row.size, chunkSize: l.row.chunkSize, digests: l.hashes });
-      this.counters.chunksRechecked += r.verified + r.dropped;
+      this.counters.chunksRechecked += r.checked;
       this.counters.chunksLostOnDisk += r.dropped;
     } catch {
       bits.fill(0); // unreadable: ask for all of it again
