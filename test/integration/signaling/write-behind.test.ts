@@ -19,7 +19,7 @@ import { eventually, rawClient, sleep } from './helpers';
 interface Disk { open(): void; writesWaiting(): number; enqueues(): number }
 
 /** A LevelDB broker on `dir` whose queue writes and delivery updates are counted, and wait while the gate is shut. */
-async function gatedBroker(dir: string, shut: boolean): Promise<{ b: Broker; disk: Disk }> {
+async function gatedBroker(dir: string, shut: boolean, maxMessages?: number): Promise<{ b: Broker; disk: Disk }> {
   const backend = await levelBackend(dir)();
   const persistence = backend.persistence as unknown as Record<'outgoingEnqueueCombi' | 'outgoingUpdate', (...args: unknown[]) => Promise<unknown>>;
   let release!: () => void;
@@ -36,7 +36,7 @@ async function gatedBroker(dir: string, shut: boolean): Promise<{ b: Broker; dis
       return original(...args);
     };
   }
-  const b = await startBroker({ persistence: backend });
+  const b = await startBroker({ persistence: backend, ...(maxMessages ? { limits: { queues: { maxMessages, maxBytes: 1024 * 1024, maxTotalBytes: 64 * 1024 * 1024 } } } : {}) });
   return { b, disk: { open: () => release?.(), writesWaiting: () => waiting, enqueues: () => enqueues } };
 }
 
@@ -146,6 +146,35 @@ describe('LevelDB broker: a connected session is not kept waiting for the disk',
       await client.endAsync();
     } finally {
       await second.b.close();
+    }
+  }, 60_000);
+  it('a connected receiver that never acknowledges: the broker keeps (holds or writes) at most its queue cap, counts the rest, and serves others', async () => {
+    const CAP = 5;
+    const { b, disk } = await gatedBroker(tempDir(), false, CAP);
+    try {
+      const victim = session(b);
+      const got: string[] = [];
+      await victim.login(got, true);
+      const flooder = await rawClient(b.mqttUrl, generateIdentity());
+      await Promise.all(Array.from({ length: 40 }, (_, i) => flooder.publishAsync(inboxTopic(victim.me.userId, 'offer'), `flood${i}`, { qos: 1 })));
+      await eventually(() => b.stats().refused.queueDrop, (n) => n >= 40 - CAP, 10_000, 'the refusals past the cap');
+      expect(b.stats().queues.queuedMessages).toBe(CAP);
+      // Live delivery goes on; what is kept for redelivery is capped.
+      await eventually(() => got.length, (n) => n === 40, 10_000, 'live delivery');
+      // Still held or written, never more than the cap.
+      await sleep(HOLD_MS * 2);
+      expect(disk.enqueues()).toBeLessThanOrEqual(CAP);
+      expect(b.stats().queues.queuedMessages).toBe(CAP);
+      // Someone else is still served at once.
+      const other = session(b);
+      const otherGot: string[] = [];
+      const client = await other.login(otherGot);
+      await send(b, other.me.userId, 'hello');
+      await eventually(() => otherGot, (g) => g.length === 1, 10_000, 'the other user to be served');
+      await client.endAsync();
+      await flooder.endAsync();
+    } finally {
+      await b.close();
     }
   }, 60_000);
 });
