@@ -25,7 +25,7 @@ export interface DiscoveryServiceDeps {
   store: Store;
   presence: (userId: string) => Presence;
   onTrace: (trace: RouteTrace) => void;
-  /** The contact relaying for this peer now, if any: a failed direct attempt then still reads path 'relay'. */
+  /** The contact relaying for this peer now, if any: a direct attempt that has not connected then reads connected, path 'relay'. */
   relayOf?: (userId: string) => string | undefined;
 }
 
@@ -70,22 +70,27 @@ export class DiscoveryService {
     if (!used.ok) throw new HostCallError('ROUTE_UNUSABLE', used.reason);
   }
 
+  /**
+   * A chain's outcome. While a relay carries the frames, a direct attempt that has not connected
+   * reads connected through the relay (the user is connected; which note came last must not
+   * matter), but the route book and the hearsay still learn what the direct attempt did.
+   */
   report(reported: RouteTrace): void {
     const via = reported.result !== 'connected' ? this.deps.relayOf?.(reported.userId) : undefined;
-    const trace: RouteTrace = via ? { ...reported, path: 'relay', relayVia: via } : reported;
-    this.traces.delete(trace.userId);
-    this.traces.set(trace.userId, trace);
-    if (this.traces.size > MAX_TRACES) this.traces.delete(this.traces.keys().next().value as string);
-    if (trace.route && trace.result === 'connected') this.deps.routes.worked(trace.userId, this.deps.router.routeOf(trace.userId) ?? trace.route.signalAddr);
-    if (trace.route && trace.result === 'failed') {
-      this.deps.routes.failed(trace.userId);
-      if (trace.winner === 'peers' || trace.winner === 'coordinators') this.hearsay.failed(trace.userId, trace.route);
+    this.keep(via ? { ...reported, result: 'connected', path: 'relay', relayVia: via } : reported);
+    if (reported.route && reported.result === 'connected') this.deps.routes.worked(reported.userId, this.deps.router.routeOf(reported.userId) ?? reported.route.signalAddr);
+    if (reported.route && reported.result === 'failed') {
+      this.deps.routes.failed(reported.userId);
+      if (reported.winner === 'peers' || reported.winner === 'coordinators') this.hearsay.failed(reported.userId, reported.route);
     }
-    this.deps.onTrace(trace);
   }
 
   /** A trace the host made itself (a relay took over): kept and shown, but no signaling route to cache. */
   note(trace: RouteTrace): void {
+    this.keep(trace);
+  }
+
+  private keep(trace: RouteTrace): void {
     this.traces.delete(trace.userId);
     this.traces.set(trace.userId, trace);
     if (this.traces.size > MAX_TRACES) this.traces.delete(this.traces.keys().next().value as string);
