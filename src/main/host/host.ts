@@ -467,11 +467,16 @@ class Host implements HostApi {
     return setting.split(',').map((s) => s.trim()).filter(Boolean);
   }
 
-  /** No direct path now: the contact is offline, or every connection attempt failed. */
+  /**
+   * No path now (no channel, no relay): the contact is offline, every connection attempt failed,
+   * or the last connection or attempt was lost and its retry has not connected (RECONNECTING).
+   * Waiting for the mesh to give up would hold messages through the whole backoff (about 100 s
+   * with five 15 s attempts); a copy that also arrives directly later is de-duplicated.
+   */
   private unreachable(peer: string): boolean {
     const state = this.routed.state(peer);
     if (state === 'CONNECTED') return false;
-    return state === 'FAILED' || state === 'STORE_AND_FORWARD' || (this.store.getContact(peer)?.presence ?? 'offline') === 'offline';
+    return state === 'FAILED' || state === 'STORE_AND_FORWARD' || state === 'RECONNECTING' || (this.store.getContact(peer)?.presence ?? 'offline') === 'offline';
   }
 
   /** Told at most once a minute: the messages wait here and are retried, so this is not urgent. */
