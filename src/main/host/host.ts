@@ -479,6 +479,12 @@ class Host implements HostApi {
     return state === 'FAILED' || state === 'STORE_AND_FORWARD' || state === 'RECONNECTING' || (this.store.getContact(peer)?.presence ?? 'offline') === 'offline';
   }
 
+  /** Someone who is no longer a contact (declined, even after accepting; blocked): no presence, no open channel. */
+  private dropLinks(userId: string): void {
+    this.presence?.untrack(userId);
+    this.mesh.disconnect(userId);
+  }
+
   /** Told at most once a minute: the messages wait here and are retried, so this is not urgent. */
   private mailboxError(message: string): void {
     if (process.env.PARLEY_DEBUG) process.stderr.write(`[mailbox] ${message}\n`);
@@ -861,14 +867,14 @@ class Host implements HostApi {
       case 'contacts.respond': {
         const args = raw as ApiArgs<'contacts.respond'>;
         this.contacts.respond(args.userId, args.accept);
+        if (!args.accept) this.dropLinks(args.userId);
         return { ok: true };
       }
       case 'contacts.block': {
         const args = raw as ApiArgs<'contacts.block'>;
         if (args.userId === this.userId) throw new HostCallError('SELF_CONTACT', 'That is your own userId.');
         this.contacts.block(args.userId);
-        this.presence?.untrack(args.userId);
-        this.mesh.disconnect(args.userId);
+        this.dropLinks(args.userId);
         return { ok: true };
       }
       case 'contacts.clearRequests':
