@@ -2,6 +2,7 @@
 // broker and real mailbox nodes (`parley mailbox node`). Alice writes while Carol is offline and
 // quits; Carol starts with Alice still offline and gets everything once, in order, from the
 // mailbox; Alice sees `stored`, then `delivered` once she is back and gets Carol's ACKs.
+// Also: an online contact no direct attempt reaches gets the messages through the mailbox.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -35,8 +36,8 @@ describe('offline inbox through the mailbox cluster', () => {
     await broker?.close();
   });
 
-  const start = async (profile: string, name: string, mailboxSeeds = cluster.seeds, extra: string[] = []): Promise<HeadlessPeer> => {
-    const p = await HeadlessPeer.start({ profile, name, broker: broker.url, extraArgs: ['--mailbox', mailboxSeeds.join(','), '--mailbox-poll-ms', '2000', ...extra] });
+  const start = async (profile: string, name: string, mailboxSeeds = cluster.seeds, extra: string[] = [], env: Record<string, string> = {}): Promise<HeadlessPeer> => {
+    const p = await HeadlessPeer.start({ profile, name, broker: broker.url, env, extraArgs: ['--mailbox', mailboxSeeds.join(','), '--mailbox-poll-ms', '2000', ...extra] });
     peers.push(p);
     return p;
   };
@@ -206,6 +207,46 @@ describe('offline inbox through the mailbox cluster', () => {
       expectShownOnce(device, alice.userId, want, got);
     }
   }, 240_000);
+
+  // Online but unreachable directly (every ICE candidate between the two is dropped), no relay:
+  // stored once an attempt has failed, while the mesh still retries (RECONNECTING), not only
+  // after it gives up (FAILED, about 100 s later).
+  it('an online contact with no direct path and no relay gets the messages through the mailbox while the direct attempts are still retried', async () => {
+    const dir = tempProfile('no-path');
+    const blockA = join(dir, 'a.block');
+    const blockC = join(dir, 'c.block');
+    writeFileSync(blockA, '');
+    writeFileSync(blockC, '');
+    const [a, c] = await Promise.all([
+      start(tempProfile('no-path-a'), 'alice', cluster.seeds, [], { PARLEY_TEST_ICE_BLOCK_FILE: blockA }),
+      start(tempProfile('no-path-c'), 'carol', cluster.seeds, [], { PARLEY_TEST_ICE_BLOCK_FILE: blockC }),
+    ]);
+    writeFileSync(blockA, `${c.userId}\n`);
+    writeFileSync(blockC, `${a.userId}\n`);
+    await Promise.all([a.signalingUp(), c.signalingUp()]);
+    await a.ok({ op: 'contact.add', userId: c.userId, name: 'carol' });
+    await c.waitFor((l) => l.event === 'contactRequest' && l.userId === a.userId, 60_000);
+    await c.ok({ op: 'contact.accept', userId: a.userId });
+
+    // Carol is online and found, so the mesh tries her directly; the first attempt times out.
+    const toCarol = (l: Line): boolean => l.event === 'connection' && l.userId === c.userId;
+    await a.waitFor((l) => toCarol(l) && l.state === 'RECONNECTING', 120_000);
+    const since = a.lines.length;
+
+    const want = ['one', 'two', 'three'];
+    const ids: string[] = [];
+    for (const text of want) ids.push(String((await a.ok({ op: 'send', to: c.userId, text })).id));
+    await eventually(() => messagesWith(a, c.userId), (ms) => ids.every((id) => ['stored', 'delivered'].includes(ms.find((m) => m.id === id)?.status ?? '')), 150_000);
+
+    const meanwhile = a.lines.slice(since).filter((l) => toCarol(l) && ['FAILED', 'STORE_AND_FORWARD', 'CONNECTED'].includes(String(l.state)));
+    expect(meanwhile, 'stored while the mesh was still retrying').toEqual([]);
+
+    const onC = await eventually(() => messagesWith(c, a.userId), (ms) => ms.filter((m) => m.from === a.userId).length === want.length, 60_000);
+    expect(onC.map((m) => m.text)).toEqual(want);
+    const shown = c.lines.filter((l) => l.event === 'message' && l.from === a.userId).map((l) => l.id);
+    expect(shown).toEqual(ids);
+    await eventually(() => messagesWith(a, c.userId), (ms) => ids.every((id) => ms.find((m) => m.id === id)?.status === 'delivered'), 60_000);
+  }, 300_000);
 });
 
 describe('offline inbox on a 3-node mailbox cluster', () => {
@@ -256,4 +297,5 @@ describe('offline inbox on a 3-node mailbox cluster', () => {
     const shown = carol.lines.filter((l) => l.event === 'message').map((l) => l.id);
     expect(shown.length).toBe(60);
   }, 300_000);
+
 });
