@@ -107,7 +107,7 @@ async function pair(): Promise<{ alice: HeadlessPeer; bob: HeadlessPeer; bobProf
 const settled = (p: HeadlessPeer, id: string): Promise<Line> =>
   p.waitFor((l) => l.event === 'file' && l.id === id && (l.state === 'done' || l.state === 'failed'), 1_800_000);
 
-async function fileRun(source: string): Promise<{ mibps: number; senderRssGrowthMiB: number; receiverRssGrowthMiB: number; cpuMsPerMiB: [number, number]; waits: { roomMs: number; creditMs: number; seconds: number } }> {
+async function fileRun(source: string): Promise<{ mibps: number; senderRssGrowthMiB: number; receiverRssGrowthMiB: number; cpuMsPerMiB: [number, number]; waits: { roomMs: number; creditMs: number; seconds: number; finishSyncMs: number; finishHashMs: number } }> {
   const { alice, bob } = await pair();
   try {
     const id = String((await alice.ok({ op: 'file.send', to: bob.userId, path: source }, 600_000)).id);
@@ -129,7 +129,9 @@ async function fileRun(source: string): Promise<{ mibps: number; senderRssGrowth
     rmSync(String(done.path));
     // Where the sender's pump waited: for its channel's buffer to drain, or for the receiver's credit.
     const st = (await alice.ok({ op: 'stats' })).files as { waitRoomMs?: number; waitCreditMs?: number };
-    const waits = { roomMs: st.waitRoomMs ?? Number.NaN, creditMs: st.waitCreditMs ?? Number.NaN, seconds };
+    // What `done` waited for after the last chunk was written: the final fdatasync, the whole-file SHA-256.
+    const rst = (await bob.ok({ op: 'stats' })).files as { finishSyncMs?: number; finishHashMs?: number };
+    const waits = { roomMs: st.waitRoomMs ?? Number.NaN, creditMs: st.waitCreditMs ?? Number.NaN, seconds, finishSyncMs: rst.finishSyncMs ?? Number.NaN, finishHashMs: rst.finishHashMs ?? Number.NaN };
     return { mibps: MIB / seconds, senderRssGrowthMiB: (peak[0]! - base[0]!) / 1024, receiverRssGrowthMiB: (peak[1]! - base[1]!) / 1024, cpuMsPerMiB, waits };
   } finally {
     await Promise.all([alice.quit(), bob.quit()]);
@@ -168,6 +170,7 @@ async function main(): Promise<void> {
   const senderRss: number[] = [];
   const receiverRss: number[] = [];
   const waitShares: { room: number; credit: number }[] = [];
+  const finishMs: { sync: number; hash: number }[] = [];
   for (let i = 0; i < RUNS; i++) {
     // Interleaved, so both see the same machine load.
     raw.push(await rawRate(SIZE));
@@ -180,7 +183,8 @@ async function main(): Promise<void> {
     senderRss.push(r.senderRssGrowthMiB);
     receiverRss.push(r.receiverRssGrowthMiB);
     waitShares.push({ room: r.waits.roomMs / 1000 / r.waits.seconds, credit: r.waits.creditMs / 1000 / r.waits.seconds });
-    console.log(`run ${i + 1}: raw ${raw[i]!.toFixed(1)} MiB/s, raw two-process ${raw2[i]!.toFixed(1)} MiB/s, file ${r.mibps.toFixed(1)} MiB/s (${((r.mibps / raw[i]!) * 100).toFixed(0)}% / ${((r.mibps / raw2[i]!) * 100).toFixed(0)}%), CPU ms/MiB file ${r.cpuMsPerMiB[0].toFixed(1)}+${r.cpuMsPerMiB[1].toFixed(1)} raw two-process ${rawCpu[i]![0].toFixed(1)}+${rawCpu[i]![1].toFixed(1)}, RSS growth sender ${r.senderRssGrowthMiB.toFixed(0)} MiB, receiver ${r.receiverRssGrowthMiB.toFixed(0)} MiB, sender waited ${(waitShares[i]!.room * 100).toFixed(0)}% of the time for room, ${(waitShares[i]!.credit * 100).toFixed(0)}% for credit`);
+    finishMs.push({ sync: r.waits.finishSyncMs, hash: r.waits.finishHashMs });
+    console.log(`run ${i + 1}: raw ${raw[i]!.toFixed(1)} MiB/s, raw two-process ${raw2[i]!.toFixed(1)} MiB/s, file ${r.mibps.toFixed(1)} MiB/s (${((r.mibps / raw[i]!) * 100).toFixed(0)}% / ${((r.mibps / raw2[i]!) * 100).toFixed(0)}%), CPU ms/MiB file ${r.cpuMsPerMiB[0].toFixed(1)}+${r.cpuMsPerMiB[1].toFixed(1)} raw two-process ${rawCpu[i]![0].toFixed(1)}+${rawCpu[i]![1].toFixed(1)}, RSS growth sender ${r.senderRssGrowthMiB.toFixed(0)} MiB, receiver ${r.receiverRssGrowthMiB.toFixed(0)} MiB, sender waited ${(waitShares[i]!.room * 100).toFixed(0)}% of the time for room, ${(waitShares[i]!.credit * 100).toFixed(0)}% for credit; after the last write the receiver waited ${finishMs[i]!.sync.toFixed(0)} ms for fdatasync, ${finishMs[i]!.hash.toFixed(0)} ms for the SHA-256`);
   }
   const resume = SKIP_RESUME ? Number.NaN : await resumeRun(source);
   console.log(`resume: sender put ${resume.toFixed(2)}x the file on the wire for a transfer interrupted once at ~50%`);
@@ -199,6 +203,7 @@ async function main(): Promise<void> {
       fileToRawTwoProcess: summarize(files.map((f, i) => round(f / raw2[i]!, 3))),
       fileCpuMsPerMiB: { sender: summarize(cpu.map((c) => round(c[0]))), receiver: summarize(cpu.map((c) => round(c[1]))) },
       senderWaitShare: { room: summarize(waitShares.map((w) => round(w.room, 3))), credit: summarize(waitShares.map((w) => round(w.credit, 3))) },
+      receiverFinishMs: { fdatasync: summarize(finishMs.map((f) => round(f.sync, 0))), sha256: summarize(finishMs.map((f) => round(f.hash, 0))) },
       rawTwoProcessCpuMsPerMiB: { sender: summarize(rawCpu.map((c) => round(c[0]))), receiver: summarize(rawCpu.map((c) => round(c[1]))) },
       bar: '>= 0.70 of raw',
       raw: 'two in-process meshes, 64 KiB messages, same channel wrapper and watermarks',

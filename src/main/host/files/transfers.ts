@@ -112,6 +112,13 @@ export interface FileStats {
   /** Time the sender's pumps spent waiting: for the channel's buffer to drain, for the receiver's credit (ms). */
   waitRoomMs: number;
   waitCreditMs: number;
+  /**
+   * Time the receiver spent completing files after their last chunk was written (ms): in the
+   * final fdatasync, and waiting for the whole file's SHA-256. Both are on a transfer's critical
+   * path: `done` waits for them.
+   */
+  finishSyncMs: number;
+  finishHashMs: number;
 }
 
 interface Block { first: number; end: number }
@@ -171,7 +178,7 @@ interface Live {
 
 export class FileTransfers {
   private readonly live = new Map<string, Live>();
-  private readonly counters: FileStats = { chunkBytesSent: 0, chunkBytesReceived: 0, chunksWritten: 0, chunksRechecked: 0, chunksLostOnDisk: 0, channelsOpened: 0, done: 0, failed: 0, stalls: 0, waitRoomMs: 0, waitCreditMs: 0 };
+  private readonly counters: FileStats = { chunkBytesSent: 0, chunkBytesReceived: 0, chunksWritten: 0, chunksRechecked: 0, chunksLostOnDisk: 0, channelsOpened: 0, done: 0, failed: 0, stalls: 0, waitRoomMs: 0, waitCreditMs: 0, finishSyncMs: 0, finishHashMs: 0 };
   private closed = false;
   private readonly hasher = new WholeFileHasher();
 
@@ -193,7 +200,8 @@ export class FileTransfers {
   }
 
   stats(): FileStats {
-    return { ...this.counters, waitRoomMs: Math.round(this.counters.waitRoomMs), waitCreditMs: Math.round(this.counters.waitCreditMs) };
+    const c = this.counters;
+    return { ...c, waitRoomMs: Math.round(c.waitRoomMs), waitCreditMs: Math.round(c.waitCreditMs), finishSyncMs: Math.round(c.finishSyncMs), finishHashMs: Math.round(c.finishHashMs) };
   }
 
   list(peer?: string, limit?: number): FileInfo[] {
@@ -817,11 +825,15 @@ export class FileTransfers {
     const temp = this.tempPath(l);
     try {
       const fd = await this.ensureFd(l);
+      const t0 = performance.now();
       await fd.sync();
       await fd.close();
       l.fd = null;
+      const t1 = performance.now();
+      this.counters.finishSyncMs += t1 - t0;
       // The worker's hash of the file on disk; should the worker fail, this thread reads it all.
       const actual = await this.hasher.finish(l.row.id, temp, l.row.size).catch(() => hashFile(temp));
+      this.counters.finishHashMs += performance.now() - t1;
       if (l.row.state !== 'transferring') return;
       if (actual !== l.row.sha256) {
         this.reject('FILE_HASH_MISMATCH', `file ${l.row.id.slice(0, 8)} hashes to ${actual.slice(0, 12)}, offer says ${l.row.sha256.slice(0, 12)}`);
