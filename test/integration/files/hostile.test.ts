@@ -156,6 +156,28 @@ describe('hostile file transfers against a real peer process', () => {
     await chatStillWorks();
   });
 
+  it('the same lie in order: the running whole-file hash (never reading the file back) refuses it too', async () => {
+    // In order, the receiver's whole-file SHA-256 takes each run of chunks as it is written
+    // (whole-hash.ts) instead of reading the partial file back: that path must decide as well.
+    const before = await count('FILE_HASH_MISMATCH');
+    const files = async () => (await victim.ok({ op: 'stats' })).files as { hashBytesStreamed: number; hashBytesReread: number };
+    const hashed = await files();
+    const id = await offeredAndAccepted({ name: 'liar-in-order.bin', sha256: 'ef'.repeat(32) });
+    const ch = await channel(id);
+    await new Promise<void>((resolve) => ch.onMessage(() => resolve()));
+    ch.send(encodeHashes(0, digests.chunkHashes));
+    const { readFileSync } = await import('node:fs');
+    const data = readFileSync(sample);
+    for (let seq = 0; seq < 4; seq++) ch.send(chunk(seq, data.subarray(seq * CHUNK, (seq + 1) * CHUNK)));
+    await failedWith(id, /SHA-256 does not match the offer/);
+    expect(await count('FILE_HASH_MISMATCH')).toBe(before + 1);
+    expect(victim.lines.some((l) => l.event === 'file' && l.id === id && l.state === 'done')).toBe(false);
+    const after = await files();
+    expect(after.hashBytesStreamed - hashed.hashBytesStreamed).toBe(data.length);
+    expect(after.hashBytesReread).toBe(hashed.hashBytesReread);
+    await chatStillWorks();
+  });
+
   it('names with ../ or a reserved device name are refused (counted) and replaced; the bytes land only in downloads', async () => {
     const before = await count('FILE_BAD_NAME');
     for (const [name, safe] of [['../../../../tmp/evil.sh', 'evil.sh'], ['CON.txt', '_CON.txt']] as const) {

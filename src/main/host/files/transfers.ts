@@ -119,6 +119,9 @@ export interface FileStats {
    */
   finishSyncMs: number;
   finishHashMs: number;
+  /** Bytes of received files whose whole-file SHA-256 took them as they were written, and bytes it had to read back from disk. */
+  hashBytesStreamed: number;
+  hashBytesReread: number;
 }
 
 interface Block { first: number; end: number }
@@ -168,7 +171,7 @@ interface Live {
   channelReported: number;
   /** After a restart: the saved bitmap is being checked against the partial file (recheck.ts). */
   recheck: Promise<void> | null;
-  /** Chunks 0..prefix-1 are all verified and written: the hash worker may read that far. */
+  /** Chunks 0..prefix-1 are all verified and written: the whole-file hash may read that far from disk. */
   prefix: number;
   lastPersistAt: number;
   bytesAtPersist: number;
@@ -178,7 +181,7 @@ interface Live {
 
 export class FileTransfers {
   private readonly live = new Map<string, Live>();
-  private readonly counters: FileStats = { chunkBytesSent: 0, chunkBytesReceived: 0, chunksWritten: 0, chunksRechecked: 0, chunksLostOnDisk: 0, channelsOpened: 0, done: 0, failed: 0, stalls: 0, waitRoomMs: 0, waitCreditMs: 0, finishSyncMs: 0, finishHashMs: 0 };
+  private readonly counters: FileStats = { chunkBytesSent: 0, chunkBytesReceived: 0, chunksWritten: 0, chunksRechecked: 0, chunksLostOnDisk: 0, channelsOpened: 0, done: 0, failed: 0, stalls: 0, waitRoomMs: 0, waitCreditMs: 0, finishSyncMs: 0, finishHashMs: 0, hashBytesStreamed: 0, hashBytesReread: 0 };
   private closed = false;
   private readonly hasher = new WholeFileHasher();
 
@@ -740,7 +743,8 @@ export class FileTransfers {
         const run = [l.queue.shift()!];
         while (run.length < WRITE_BATCH_CHUNKS && l.queue[0]?.seq === run[run.length - 1]!.seq + 1) run.push(l.queue.shift()!);
         const fd = await this.ensureFd(l);
-        await writeFully(fd, run.map((c) => c.bytes), run[0]!.seq * l.row.chunkSize);
+        const bytes = run.map((c) => c.bytes);
+        await writeFully(fd, bytes, run[0]!.seq * l.row.chunkSize);
         if (l.row.state !== 'transferring') return;
         const bits = l.bits!;
         for (const c of run) {
@@ -752,11 +756,11 @@ export class FileTransfers {
           }
           if (c.ch === l.channel) l.channelWritten++;
         }
-        // The whole file's SHA-256 is computed off the event loop, over what is on disk, as far
-        // as the verified prefix reaches (whole-hash.ts); the rest is read when the last chunk is in.
-        const prefixBefore = l.prefix;
+        // The whole file's SHA-256 runs off the event loop (whole-hash.ts): it takes these bytes
+        // if they continue it, as they do in a transfer that arrives in order, and otherwise
+        // reads back from disk what the verified prefix covers.
         while (l.prefix < l.count && hasBit(bits, l.prefix)) l.prefix++;
-        if (l.prefix > prefixBefore) this.hasher.advance(l.row.id, this.tempPath(l), Math.min(l.row.size, l.prefix * l.row.chunkSize));
+        this.hasher.written(l.row.id, this.tempPath(l), run[0]!.seq * l.row.chunkSize, bytes, Math.min(l.row.size, l.prefix * l.row.chunkSize));
         const ch = l.channel;
         if (ch && (l.channelWritten - l.channelReported >= WRITTEN_EVERY || l.verifiedCount === l.count)) {
           l.channelReported = l.channelWritten;
@@ -831,8 +835,16 @@ export class FileTransfers {
       l.fd = null;
       const t1 = performance.now();
       this.counters.finishSyncMs += t1 - t0;
-      // The worker's hash of the file on disk; should the worker fail, this thread reads it all.
-      const actual = await this.hasher.finish(l.row.id, temp, l.row.size).catch(() => hashFile(temp));
+      // The worker's running hash, finished from disk where it was not fed; should the worker
+      // fail, this thread reads the whole file.
+      const actual = await this.hasher.finish(l.row.id, temp, l.row.size).then((h) => {
+        this.counters.hashBytesStreamed += h.fed;
+        this.counters.hashBytesReread += h.read;
+        return h.sha256;
+      }, () => {
+        this.counters.hashBytesReread += l.row.size;
+        return hashFile(temp);
+      });
       this.counters.finishHashMs += performance.now() - t1;
       if (l.row.state !== 'transferring') return;
       if (actual !== l.row.sha256) {
