@@ -60,6 +60,12 @@ const PERSIST_EVERY_MS = 250;
 /** Also persist after this many new bytes, so a fast transfer cut early resends at most this much. */
 const PERSIST_EVERY_BYTES = 2 * 1024 * 1024;
 const DISK_MARGIN_BYTES = 64 * 1024 * 1024;
+/**
+ * The receiver starts an fdatasync of the partial file every this many written bytes, and waits
+ * for none of them: the kernel then writes the file out while the transfer goes on, instead of
+ * the whole of it (the page cache holds gigabytes) in the fdatasync before `done`.
+ */
+const FLUSH_BEHIND_BYTES = 16 * 1024 * 1024;
 const RESUME_AFTER_CHANNEL_LOSS_MS = 2000;
 /**
  * A sender whose transfer makes no progress for this long while the peer is connected treats it as
@@ -168,6 +174,9 @@ interface Live {
   queue: { seq: number; bytes: Uint8Array; ch: FileChannel }[];
   writing: boolean;
   writes: Promise<void>;
+  /** Bytes written since the last flush-behind fdatasync started, and whether one is running. */
+  unsynced: number;
+  flushing: boolean;
   channelReported: number;
   /** After a restart: the saved bitmap is being checked against the partial file (recheck.ts). */
   recheck: Promise<void> | null;
@@ -746,6 +755,7 @@ export class FileTransfers {
         const bytes = run.map((c) => c.bytes);
         await writeFully(fd, bytes, run[0]!.seq * l.row.chunkSize);
         if (l.row.state !== 'transferring') return;
+        this.flushBehind(l, fd, bytes);
         const bits = l.bits!;
         for (const c of run) {
           if (!hasBit(bits, c.seq)) {
@@ -775,6 +785,20 @@ export class FileTransfers {
     } finally {
       l.writing = false;
     }
+  }
+
+  /**
+   * Starts an fdatasync once FLUSH_BEHIND_BYTES were written since the last, not waited for (at
+   * most one at a time; FileHandle.close waits for it). Progress is saved without it (persist).
+   */
+  private flushBehind(l: Live, fd: FileHandle, written: readonly Uint8Array[]): void {
+    for (const b of written) l.unsynced += b.length;
+    if (l.flushing || l.unsynced < FLUSH_BEHIND_BYTES) return;
+    l.unsynced = 0;
+    l.flushing = true;
+    void fd.datasync().catch(() => undefined).then(() => {
+      l.flushing = false;
+    });
   }
 
   private adoptHashes(l: Live, buf: Buffer): void {
@@ -885,7 +909,7 @@ export class FileTransfers {
       row, count, channel: null, lastEmitAt: 0, lastEmitBytes: row.bytes, pumpGen: 0, channelWritten: 0, creditWaiter: null, stalls: 0,
       channelSent: 0, pumpDone: false, activityAt: 0, watchdog: null,
       fd: null, hashes: row.direction === 'in' ? row.chunkHashes : null, hashBuf: null, hashesGot: 0, bits,
-      verifiedCount: bits ? countBits(bits, count) : 0, queue: [], writing: false, writes: Promise.resolve(), channelReported: 0,
+      verifiedCount: bits ? countBits(bits, count) : 0, queue: [], writing: false, writes: Promise.resolve(), unsynced: 0, flushing: false, channelReported: 0,
       recheck: null, prefix: 0, lastPersistAt: 0, bytesAtPersist: 0,
       completing: false, resumeTimer: null,
     };
