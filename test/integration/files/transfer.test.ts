@@ -36,6 +36,11 @@ describe('file transfer between headless peers (real WebRTC)', () => {
     }
     // Nothing partial is left behind.
     expect(readdirSync(join(bob.opts.profile, 'partial'))).toEqual([]);
+    // Chunks that arrive in order are hashed as they are written (whole-hash.ts), and written in
+    // batches: the whole-file SHA-256 never read the files back, and writes carried several chunks.
+    const st = (await bob.ok({ op: 'stats' })).files as { hashBytesStreamed: number; hashBytesReread: number; chunksWritten: number; writeCalls: number };
+    expect(st).toMatchObject({ hashBytesStreamed: 1024 + 10 * 1024 * 1024, hashBytesReread: 0, chunksWritten: 161 });
+    expect(st.writeCalls).toBeLessThan(161 / 4);
     const files = (await bob.ok({ op: 'files' })).files as { state: string }[];
     expect(files.map((f) => f.state)).toEqual(['done', 'done', 'done']);
   });

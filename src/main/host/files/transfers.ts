@@ -55,6 +55,13 @@ const WRITTEN_EVERY = 32;
 /** Chunks per vectored read at the sender and at most per vectored write at the receiver (1 MiB). */
 const READ_BLOCK_CHUNKS = 16;
 const WRITE_BATCH_CHUNKS = 32;
+/**
+ * The receiver writes once WRITE_MIN_CHUNKS verified chunks (1 MiB) are queued, or WRITE_WAIT_MS
+ * after the first of fewer: starting a write per chunk as it came made most writes one 64 KiB chunk,
+ * each a thread-pool round trip and a syscall. Well inside the sender's window (WINDOW_CHUNKS).
+ */
+const WRITE_MIN_CHUNKS = 16;
+const WRITE_WAIT_MS = 20;
 const PROGRESS_EVERY_MS = 250;
 const PERSIST_EVERY_MS = 250;
 /** Also persist after this many new bytes, so a fast transfer cut early resends at most this much. */
@@ -107,6 +114,8 @@ export interface FileStats {
   chunkBytesSent: number;
   chunkBytesReceived: number;
   chunksWritten: number;
+  /** Vectored writes the receiver made for them (chunksWritten / writeCalls: chunks per write). */
+  writeCalls: number;
   /** After restarts: claimed chunks read back and checked, and those of them that no longer matched (lost on disk). */
   chunksRechecked: number;
   chunksLostOnDisk: number;
@@ -174,6 +183,8 @@ interface Live {
   queue: { seq: number; bytes: Uint8Array; ch: FileChannel }[];
   writing: boolean;
   writes: Promise<void>;
+  /** Set while fewer than WRITE_MIN_CHUNKS chunks wait: writes them anyway when it fires. */
+  writeTimer: ReturnType<typeof setTimeout> | null;
   /** Bytes written since the last flush-behind fdatasync started, and whether one is running. */
   unsynced: number;
   flushing: boolean;
@@ -190,7 +201,7 @@ interface Live {
 
 export class FileTransfers {
   private readonly live = new Map<string, Live>();
-  private readonly counters: FileStats = { chunkBytesSent: 0, chunkBytesReceived: 0, chunksWritten: 0, chunksRechecked: 0, chunksLostOnDisk: 0, channelsOpened: 0, done: 0, failed: 0, stalls: 0, waitRoomMs: 0, waitCreditMs: 0, finishSyncMs: 0, finishHashMs: 0, hashBytesStreamed: 0, hashBytesReread: 0 };
+  private readonly counters: FileStats = { chunkBytesSent: 0, chunkBytesReceived: 0, chunksWritten: 0, writeCalls: 0, chunksRechecked: 0, chunksLostOnDisk: 0, channelsOpened: 0, done: 0, failed: 0, stalls: 0, waitRoomMs: 0, waitCreditMs: 0, finishSyncMs: 0, finishHashMs: 0, hashBytesStreamed: 0, hashBytesReread: 0 };
   private closed = false;
   private readonly hasher = new WholeFileHasher();
 
@@ -331,6 +342,7 @@ export class FileTransfers {
       l.creditWaiter?.();
       this.unwatch(l);
       if (l.resumeTimer) clearTimeout(l.resumeTimer);
+      if (l.writeTimer) clearTimeout(l.writeTimer);
       l.channel?.close();
       if (l.bits) this.deps.store.updateTransfer(l.row.id, { verified: l.bits, bytes: l.row.bytes });
       void l.fd?.close().catch(() => undefined);
@@ -741,19 +753,46 @@ export class FileTransfers {
       return;
     }
     l.queue.push({ seq, bytes, ch });
-    if (!l.writing) l.writes = this.drain(l);
+    this.scheduleWrite(l);
   }
 
-  /** Writes verified chunks in runs of consecutive seqs, one writev each, then grants credit. */
-  private async drain(l: Live): Promise<void> {
+  /** Whether the queued chunks are worth a write now: a batch, or perhaps the file's last ones. */
+  private batchReady(l: Live): boolean {
+    return l.queue.length >= WRITE_MIN_CHUNKS || l.verifiedCount + l.queue.length >= l.count;
+  }
+
+  private scheduleWrite(l: Live): void {
+    if (l.writing || l.queue.length === 0 || l.row.state !== 'transferring') return;
+    if (this.batchReady(l)) {
+      this.startWrites(l, false);
+      return;
+    }
+    if (l.writeTimer) return;
+    l.writeTimer = setTimeout(() => this.startWrites(l, true), WRITE_WAIT_MS);
+    l.writeTimer.unref?.();
+  }
+
+  private startWrites(l: Live, all: boolean): void {
+    if (l.writeTimer) clearTimeout(l.writeTimer);
+    l.writeTimer = null;
+    if (l.writing || l.queue.length === 0 || l.row.state !== 'transferring') return;
+    l.writes = this.drain(l, all);
+  }
+
+  /**
+   * Writes verified chunks in runs of consecutive seqs, one writev each, then grants credit; while
+   * a batch is queued (batchReady), or everything queued if `all`. What is left waits for more.
+   */
+  private async drain(l: Live, all: boolean): Promise<void> {
     l.writing = true;
     try {
-      while (l.queue.length > 0 && l.row.state === 'transferring') {
+      while (l.queue.length > 0 && (all || this.batchReady(l)) && l.row.state === 'transferring') {
         const run = [l.queue.shift()!];
         while (run.length < WRITE_BATCH_CHUNKS && l.queue[0]?.seq === run[run.length - 1]!.seq + 1) run.push(l.queue.shift()!);
         const fd = await this.ensureFd(l);
         const bytes = run.map((c) => c.bytes);
         await writeFully(fd, bytes, run[0]!.seq * l.row.chunkSize);
+        this.counters.writeCalls++;
         if (l.row.state !== 'transferring') return;
         this.flushBehind(l, fd, bytes);
         const bits = l.bits!;
@@ -785,6 +824,7 @@ export class FileTransfers {
     } finally {
       l.writing = false;
     }
+    this.scheduleWrite(l);
   }
 
   /**
@@ -909,7 +949,7 @@ export class FileTransfers {
       row, count, channel: null, lastEmitAt: 0, lastEmitBytes: row.bytes, pumpGen: 0, channelWritten: 0, creditWaiter: null, stalls: 0,
       channelSent: 0, pumpDone: false, activityAt: 0, watchdog: null,
       fd: null, hashes: row.direction === 'in' ? row.chunkHashes : null, hashBuf: null, hashesGot: 0, bits,
-      verifiedCount: bits ? countBits(bits, count) : 0, queue: [], writing: false, writes: Promise.resolve(), unsynced: 0, flushing: false, channelReported: 0,
+      verifiedCount: bits ? countBits(bits, count) : 0, queue: [], writing: false, writes: Promise.resolve(), writeTimer: null, unsynced: 0, flushing: false, channelReported: 0,
       recheck: null, prefix: 0, lastPersistAt: 0, bytesAtPersist: 0,
       completing: false, resumeTimer: null,
     };
@@ -926,6 +966,8 @@ export class FileTransfers {
     this.update(l, { state: 'failed', reason });
     this.unwatch(l);
     l.queue = [];
+    if (l.writeTimer) clearTimeout(l.writeTimer);
+    l.writeTimer = null;
     l.pumpGen++;
     l.creditWaiter?.();
     if (l.resumeTimer) clearTimeout(l.resumeTimer);
