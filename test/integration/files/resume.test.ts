@@ -14,7 +14,7 @@ const SIZE = 48 * 1024 * 1024;
 
 describe('resumable file transfer (real WebRTC, real processes killed)', () => {
   const { start, work } = filePeers('resume');
-  const fileStats = async (p: HeadlessPeer) => (await p.ok({ op: 'stats' })).files as { chunkBytesSent: number; chunkBytesReceived: number; chunksRechecked: number; chunksLostOnDisk: number };
+  const fileStats = async (p: HeadlessPeer) => (await p.ok({ op: 'stats' })).files as { chunkBytesSent: number; chunkBytesReceived: number; chunksRechecked: number; chunksLostOnDisk: number; hashBytesStreamed: number; hashBytesReread: number };
   // Progress comes at a bounded rate: on a fast pair the reports jump far (CI saw 48% then done,
   // and once nothing between 40% and 75%), so the cut is the first report past 10% that is not
   // the end, and what is re-sent after it is compared with the cut.
@@ -54,6 +54,12 @@ describe('resumable file transfer (real WebRTC, real processes killed)', () => {
     // by up to 250 ms or 2 MiB of chunks (transfers.ts, persist).
     expect(receivedAfterRestart).toBeLessThan(SIZE - cut / 4);
     expect(readdirSync(join(bobProfile, 'partial'))).toEqual([]);
+    // The whole-file SHA-256 of the restarted receiver read back what it had before the kill and
+    // took what came after as it was written: both paths, and every byte once.
+    const hashed = await fileStats(bob2);
+    expect(hashed.hashBytesReread).toBeGreaterThan(0);
+    expect(hashed.hashBytesStreamed).toBeGreaterThan(0);
+    expect(hashed.hashBytesReread + hashed.hashBytesStreamed).toBe(SIZE);
   });
 
   it('receiver killed, then part of what it had written is lost (a power cut): the restart finds it and fetches it again', async () => {
