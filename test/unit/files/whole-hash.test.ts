@@ -59,6 +59,20 @@ describe('WholeFileHasher (the received file\'s SHA-256 on a worker thread)', ()
     expect(await hasher.finish('g', path, data.length)).toEqual({ sha256: sha(data), fed: data.length, read: 0 });
   });
 
+  it('the buffers that carry fed bytes to the worker come back and are used again', async () => {
+    // Fresh ones per message made the worker hold ~64 MiB of them until its GC ran.
+    const feedAll = async (id: string, name: string): Promise<void> => {
+      const { path, data, chunks } = chunked(name, 128); // 8 MiB: four buffers' worth
+      chunks.forEach((c, i) => hasher.written(id, path, i * 64 * 1024, [c], Math.min(data.length, (i + 1) * 64 * 1024)));
+      expect(await hasher.finish(id, path, data.length)).toEqual({ sha256: sha(data), fed: data.length, read: 0 });
+    };
+    await feedAll('k', 'pool-1.part');
+    const made = hasher.allocated;
+    await feedAll('l', 'pool-2.part');
+    await feedAll('m', 'pool-3.part');
+    expect(hasher.allocated).toBe(made);
+  });
+
   it('hashes what it was fed, not what the disk says, for the bytes it took in order', async () => {
     // What decides `done` is the verified bytes that were written; the partial file changed
     // behind the receiver's back is out of its reach either way (the old re-read came from the
