@@ -3,9 +3,13 @@
  * the receiver asks for what it lacks and the transfer completes from the last verified chunk.
  * Also: content that no longer matches the signed offer fails with a reason and is never saved.
  */
-import { existsSync, openSync, readdirSync, statSync, truncateSync, utimesSync, writeSync, closeSync } from 'node:fs';
+import { copyFileSync, existsSync, openSync, readdirSync, statSync, truncateSync, utimesSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { chunkCount } from '../../../src/main/host/files/hashing';
+import { newBitmap, setBit } from '../../../src/main/host/files/ranges';
+import { FILE_CHUNK_BYTES } from '../../../src/main/host/files/transfers';
+import { openStore } from '../../../src/main/store';
 import { befriend, eventually, HeadlessPeer, tempProfile } from '../../helpers/headless-peer';
 import { fileEvent, randomFile, settled, sha256OfFile } from './support';
 import { filePeers } from './peers';
@@ -77,6 +81,28 @@ describe('resumable file transfer (real WebRTC, real processes killed)', () => {
     const stats = await fileStats(bob2);
     expect(stats.chunksLostOnDisk).toBeGreaterThan(0);
     expect(stats.chunksRechecked).toBeGreaterThan(stats.chunksLostOnDisk);
+  });
+
+  it('receiver killed after its last chunk was saved but before done: the restart checks what it has and completes without asking for anything', async () => {
+    const { alice, bobProfile, source, id } = await receiverKilledMidway('album.tar');
+    // As if the kill came later: every chunk written and the saved bitmap vouching for all of them.
+    copyFileSync(source, join(bobProfile, 'partial', `${id}.part`));
+    const store = openStore(join(bobProfile, 'parley.db'));
+    const count = chunkCount(SIZE, FILE_CHUNK_BYTES);
+    const all = newBitmap(count);
+    for (let seq = 0; seq < count; seq++) setBit(all, seq);
+    store.updateTransfer(id, { verified: all, bytes: SIZE });
+    store.close();
+
+    const bob2 = await start('bob', bobProfile);
+    const done = await settled(bob2, id);
+    expect(done).toMatchObject({ state: 'done', size: SIZE, bytes: SIZE });
+    expect(await sha256OfFile(String(done.path))).toBe(await sha256OfFile(source));
+    const stats = await fileStats(bob2);
+    expect(stats.chunkBytesReceived).toBe(0);
+    expect(stats.chunksRechecked).toBe(count);
+    expect(stats.hashBytesReread).toBe(SIZE);
+    expect((await settled(alice, id)).state).toBe('done');
   });
 
   it('sender killed at about 50% and restarted: the receiver asks for the rest and the file completes', async () => {

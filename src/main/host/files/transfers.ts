@@ -882,7 +882,9 @@ export class FileTransfers {
     l.recheck = null;
     if (l.row.state !== 'transferring') return;
     this.persist(l);
-    this.requestMissing(l);
+    // Killed after the last chunk was saved but before done: nothing to ask for, only to finish.
+    if (l.verifiedCount === l.count) void this.complete(l);
+    else this.requestMissing(l);
   }
 
   private async complete(l: Live): Promise<void> {
