@@ -117,6 +117,14 @@ export class Delivery {
    * of the store. Bounded; ids past the bound, and those of earlier runs, are checked in the store.
    */
   private readonly sentTo = new Map<string, string>();
+  /**
+   * Delivered in this run (bounded like sentTo, oldest dropped): `delivered` was announced from
+   * memory, so a later ACK for the same id (a retry's) announces nothing, and an outbox row read
+   * before the ACK's write landed is not sent or deposited again.
+   */
+  private readonly deliveredHere = new Set<string>();
+  /** Announced `delivered` and written at the next turn (after the event has gone out). */
+  private readonly deliveredBehind: string[] = [];
   /** Attempt and `sent` writes held back (WRITE_BEHIND_MS) so an ACK arriving first makes them unnecessary. */
   private readonly heldBack = new Map<string, HeldWrite>();
   /** Saved by this process and not yet sent: its `sent` is announced from memory, not from the DB row. */
@@ -171,6 +179,7 @@ export class Delivery {
     this.runTurn();
     this.frames.flush();
     this.runTurn(); // announces what that flush sent
+    this.flushWrites(); // the `delivered` writes that turn left behind
     this.writeHeldBack(Number.POSITIVE_INFINITY);
   }
 
@@ -263,7 +272,7 @@ export class Delivery {
     try {
       do {
         this.depositAgain.delete(peer);
-        const rows = this.deps.store.outboxFor(peer).filter((r) => (this.nextAttempt.get(r.msgId) ?? r.nextAttemptAt) !== STORED_AT);
+        const rows = this.deps.store.outboxFor(peer).filter((r) => !this.deliveredHere.has(r.msgId) && (this.nextAttempt.get(r.msgId) ?? r.nextAttemptAt) !== STORED_AT);
         if (rows.length === 0) break;
         const held = await mailbox.deposit(peer, rows.map((r) => ({ msgId: r.msgId, body: JSON.parse(r.envelope) as { text: string; sentAt: number } })));
         for (const id of held) {
@@ -319,7 +328,7 @@ export class Delivery {
 
   /** The channel to a peer closed or its attempts failed: unsent messages may need the mailbox. */
   onPathLost(peer: string): void {
-    if (this.deps.store.outboxFor(peer).some((r) => (this.nextAttempt.get(r.msgId) ?? r.nextAttemptAt) !== STORED_AT)) this.watchForNoPath(peer);
+    if (this.deps.store.outboxFor(peer).some((r) => !this.deliveredHere.has(r.msgId) && (this.nextAttempt.get(r.msgId) ?? r.nextAttemptAt) !== STORED_AT)) this.watchForNoPath(peer);
   }
 
   /**
@@ -340,6 +349,7 @@ export class Delivery {
         all = all || this.backlogAll.delete(peer);
         const now = this.now();
         for (const row of this.deps.store.outboxFor(peer)) {
+          if (this.deliveredHere.has(row.msgId)) continue; // its outbox row goes with the write behind
           if (!all && (this.nextAttempt.get(row.msgId) ?? row.nextAttemptAt) > now) continue;
           if (this.closed || this.deps.mesh.state(peer) !== 'CONNECTED') return;
           while (this.deps.mesh.bufferedAmount(peer) > HIGH_WATER_BYTES) {
@@ -413,7 +423,7 @@ export class Delivery {
   private retryDue(): void {
     const now = this.now();
     // The DB's next_attempt_at may lag this process's (written behind): ours decides.
-    const due = this.deps.store.outboxDue(now, 500).filter((r) => (this.nextAttempt.get(r.msgId) ?? r.nextAttemptAt) <= now);
+    const due = this.deps.store.outboxDue(now, 500).filter((r) => !this.deliveredHere.has(r.msgId) && (this.nextAttempt.get(r.msgId) ?? r.nextAttemptAt) <= now);
     const peers = new Set(due.map((r) => r.peer));
     for (const peer of peers) if (this.deps.mesh.state(peer) === 'CONNECTED') void this.flush(peer);
   }
@@ -654,12 +664,32 @@ export class Delivery {
     }
   }
 
+  /**
+   * Writes the turn's status and attempt changes in one transaction, then announces them.
+   * `delivered` of a message this process sent in this run, and has not seen delivered, is known
+   * from memory: it is announced first and written at the next turn, so the event does not wait
+   * for the commit (issue 11, delivery p50). That write is what a crash can lose: the message is
+   * then still in the outbox as sent, goes out again at the next start, and the recipient, which
+   * de-duplicates by id, ACKs it again. Anything else is the store's to decide, as before.
+   */
   private flushWrites(): void {
-    if (this.pendingWrites.size === 0) return;
+    if (this.pendingWrites.size === 0 && this.deliveredBehind.length === 0) return;
     const batch = [...this.pendingWrites];
     this.pendingWrites.clear();
+    const behind = this.deliveredBehind.splice(0);
     const changed: [string, MessageStatus][] = [];
     const delivered: string[] = [];
+    const announced: string[] = [];
+    for (const [id, write] of batch) {
+      if (write.status !== 'delivered' || !this.sentTo.has(id) || this.deliveredHere.has(id)) continue;
+      this.remember(id);
+      announced.push(id);
+      this.deps.onStatus(id, 'delivered');
+    }
+    if (announced.length > 0) {
+      this.deliveredBehind.push(...announced);
+      this.schedule(this.deliveredBehind.length);
+    }
     this.deps.store.transaction(() => {
       for (const [id, write] of batch) {
         if (write.status && write.status !== 'sent') {
@@ -671,7 +701,8 @@ export class Delivery {
           this.sentTo.delete(id);
           this.nextAttempt.delete(id);
           this.attempts.delete(id);
-          delivered.push(id);
+          // Announced (now or earlier in this run): its write is behind, and nothing is announced twice.
+          if (!this.deliveredHere.has(id)) delivered.push(id);
           continue;
         }
         if (write.nextAttemptAt !== undefined) {
@@ -684,8 +715,14 @@ export class Delivery {
       // An ACK batch is the bulk of these writes: two statements for all of it, not two per id.
       const moved = this.deps.store.markDelivered(delivered);
       for (const id of delivered) if (moved.has(id)) changed.push([id, 'delivered']);
+      if (behind.length > 0) this.deps.store.markDelivered(behind); // announced already
     });
     for (const [id, status] of changed) this.deps.onStatus(id, status);
+  }
+
+  private remember(id: string): void {
+    this.deliveredHere.add(id);
+    if (this.deliveredHere.size > MAX_SENT_TO) this.deliveredHere.delete(this.deliveredHere.values().next().value as string);
   }
 }
 

@@ -82,6 +82,31 @@ describe('unsigned ACKs', () => {
     expect(rejects.total).toBe(0);
   });
 
+  it('announces `delivered` once, before its write, which lands at the next turn; meanwhile the message is not sent again', async () => {
+    const id = await sendToBob();
+    const before = sent.length;
+    const deliveredCount = (): number => statuses.filter(([s, st]) => s === id && st === 'delivered').length;
+    delivery.onFrame(bob.userId, ackFrom(bob, id), true);
+    expect(deliveredCount()).toBe(1); // within the frame's handling, from memory
+    expect(statusOf(id)).not.toBe('delivered'); // the write is behind the event
+    void delivery.flush(bob.userId, true); // a channel opening now resends the outbox: not this one
+    delivery.onFrame(bob.userId, ackFrom(bob, id), true); // a retry's ACK
+    await turns();
+    expect(statusOf(id)).toBe('delivered');
+    expect(store.outboxFor(bob.userId).map((r) => r.msgId)).not.toContain(id);
+    expect(deliveredCount()).toBe(1);
+    expect(sent.slice(before).some((s) => s.frame.includes(id))).toBe(false);
+    expect(rejects.total).toBe(0);
+  });
+
+  it('writes an announced `delivered` when stopped before the next turn', async () => {
+    const id = await sendToBob();
+    delivery.onFrame(bob.userId, ackFrom(bob, id), true);
+    delivery.stop();
+    expect(statusOf(id)).toBe('delivered');
+    expect(store.outboxFor(bob.userId)).toEqual([]);
+  });
+
   it('refuses an unsigned ACK that did not come on a direct channel (relayed)', async () => {
     const id = await sendToBob();
     delivery.onFrame(bob.userId, ackFrom(bob, id)); // relayClient.deliver's way in: not direct
