@@ -20,7 +20,7 @@ import type { Identity } from '../../shared/identity';
 import { randomId } from '../../shared/ids';
 import { ReplayGuard } from '../../shared/replay';
 import { MAX_ACK_BATCH, parseDataChannelBody } from '../../shared/schemas/datachannel';
-import type { Store } from '../store/types';
+import type { OutboxEntry, Store } from '../store/types';
 import { FrameBatcher, splitFrame } from './frame-batcher';
 import { OwedAcks, type OwedAckLimits, type OwedAckStats } from './owed-acks';
 import type { MeshLike } from './transport';
@@ -272,7 +272,7 @@ export class Delivery {
     try {
       do {
         this.depositAgain.delete(peer);
-        const rows = this.deps.store.outboxFor(peer).filter((r) => !this.deliveredHere.has(r.msgId) && (this.nextAttempt.get(r.msgId) ?? r.nextAttemptAt) !== STORED_AT);
+        const rows = this.deps.store.outboxFor(peer).filter((r) => this.awaitsMailbox(r));
         if (rows.length === 0) break;
         const held = await mailbox.deposit(peer, rows.map((r) => ({ msgId: r.msgId, body: JSON.parse(r.envelope) as { text: string; sentAt: number } })));
         for (const id of held) {
@@ -328,7 +328,7 @@ export class Delivery {
 
   /** The channel to a peer closed or its attempts failed: unsent messages may need the mailbox. */
   onPathLost(peer: string): void {
-    if (this.deps.store.outboxFor(peer).some((r) => !this.deliveredHere.has(r.msgId) && (this.nextAttempt.get(r.msgId) ?? r.nextAttemptAt) !== STORED_AT)) this.watchForNoPath(peer);
+    if (this.deps.store.outboxFor(peer).some((r) => this.awaitsMailbox(r))) this.watchForNoPath(peer);
   }
 
   /**
@@ -350,13 +350,13 @@ export class Delivery {
         const now = this.now();
         for (const row of this.deps.store.outboxFor(peer)) {
           if (this.deliveredHere.has(row.msgId)) continue; // its outbox row goes with the write behind
-          if (!all && (this.nextAttempt.get(row.msgId) ?? row.nextAttemptAt) > now) continue;
+          if (!all && this.nextAttemptOf(row) > now) continue;
           if (this.closed || this.deps.mesh.state(peer) !== 'CONNECTED') return;
           while (this.deps.mesh.bufferedAmount(peer) > HIGH_WATER_BYTES) {
             await sleep(FLOW_POLL_MS);
             if (this.closed || this.deps.mesh.state(peer) !== 'CONNECTED') return;
           }
-          if (!this.transmit(peer, row.msgId, row.envelope, row.attempts, this.nextAttempt.get(row.msgId) ?? row.nextAttemptAt)) return;
+          if (!this.transmit(peer, row.msgId, row.envelope, row.attempts, this.nextAttemptOf(row))) return;
         }
         all = false;
       } while (this.backlog.has(peer));
@@ -423,7 +423,7 @@ export class Delivery {
   private retryDue(): void {
     const now = this.now();
     // The DB's next_attempt_at may lag this process's (written behind): ours decides.
-    const due = this.deps.store.outboxDue(now, 500).filter((r) => !this.deliveredHere.has(r.msgId) && (this.nextAttempt.get(r.msgId) ?? r.nextAttemptAt) <= now);
+    const due = this.deps.store.outboxDue(now, 500).filter((r) => !this.deliveredHere.has(r.msgId) && this.nextAttemptOf(r) <= now);
     const peers = new Set(due.map((r) => r.peer));
     for (const peer of peers) if (this.deps.mesh.state(peer) === 'CONNECTED') void this.flush(peer);
   }
@@ -718,6 +718,16 @@ export class Delivery {
       if (behind.length > 0) this.deps.store.markDelivered(behind); // announced already
     });
     for (const [id, status] of changed) this.deps.onStatus(id, status);
+  }
+
+  /** An outbox row's next attempt: this process's own, written behind, is newer than the row's. */
+  private nextAttemptOf(row: OutboxEntry): number {
+    return this.nextAttempt.get(row.msgId) ?? row.nextAttemptAt;
+  }
+
+  /** Not in the mailbox yet, and not delivered in this run (its outbox row goes with the write behind). */
+  private awaitsMailbox(row: OutboxEntry): boolean {
+    return !this.deliveredHere.has(row.msgId) && this.nextAttemptOf(row) !== STORED_AT;
   }
 
   private remember(id: string): void {
