@@ -5,7 +5,7 @@
  * nothing may be written outside the victim's downloads folder, and chat must keep working.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +93,11 @@ describe('hostile file transfers against a real peer process', () => {
     f.set(data, 5);
     return f;
   };
+  /** The sample file's true chunks, in the order given (by default all of them, in order). */
+  const sendSample = (ch: FileChannel, seqs = Array.from({ length: Math.ceil(digests.size / CHUNK) }, (_, i) => i)): void => {
+    const data = readFileSync(sample);
+    for (const seq of seqs) ch.send(chunk(seq, data.subarray(seq * CHUNK, (seq + 1) * CHUNK)));
+  };
   const rejected = async (): Promise<Record<string, number>> => (await victim.ok({ op: 'stats' })).rejected as Record<string, number>;
   const count = async (code: string): Promise<number> => (await rejected())[`file:${code}`] ?? 0;
   const failedWith = async (id: string, re: RegExp): Promise<void> => {
@@ -143,11 +148,8 @@ describe('hostile file transfers against a real peer process', () => {
     const id = await offeredAndAccepted({ name: 'liar.bin', sha256: 'cd'.repeat(32) });
     const ch = await channel(id);
     ch.send(encodeHashes(0, digests.chunkHashes));
-    const { readFileSync } = await import('node:fs');
-    const data = readFileSync(sample);
     // Out of order, as after a resume: the last chunk first.
-    const seqs = [3, 0, 1, 2];
-    for (const seq of seqs) ch.send(chunk(seq, data.subarray(seq * CHUNK, (seq + 1) * CHUNK)));
+    sendSample(ch, [3, 0, 1, 2]);
     await failedWith(id, /SHA-256 does not match the offer/);
     expect(await count('FILE_HASH_MISMATCH')).toBe(before + 1);
     expect(victim.lines.some((l) => l.event === 'file' && l.id === id && l.state === 'done')).toBe(false);
@@ -165,14 +167,12 @@ describe('hostile file transfers against a real peer process', () => {
     const id = await offeredAndAccepted({ name: 'liar-in-order.bin', sha256: 'ef'.repeat(32) });
     const ch = await channel(id);
     ch.send(encodeHashes(0, digests.chunkHashes));
-    const { readFileSync } = await import('node:fs');
-    const data = readFileSync(sample);
-    for (let seq = 0; seq < 4; seq++) ch.send(chunk(seq, data.subarray(seq * CHUNK, (seq + 1) * CHUNK)));
+    sendSample(ch);
     await failedWith(id, /SHA-256 does not match the offer/);
     expect(await count('FILE_HASH_MISMATCH')).toBe(before + 1);
     expect(victim.lines.some((l) => l.event === 'file' && l.id === id && l.state === 'done')).toBe(false);
     const after = await files();
-    expect(after.hashBytesStreamed - hashed.hashBytesStreamed).toBe(data.length);
+    expect(after.hashBytesStreamed - hashed.hashBytesStreamed).toBe(digests.size);
     expect(after.hashBytesReread).toBe(hashed.hashBytesReread);
     await chatStillWorks();
   });
@@ -186,9 +186,7 @@ describe('hostile file transfers against a real peer process', () => {
       await victim.ok({ op: 'file.accept', id });
       const ch = await channel(id);
       ch.send(encodeHashes(0, digests.chunkHashes));
-      const { readFileSync } = await import('node:fs');
-      const data = readFileSync(sample);
-      for (let seq = 0; seq * CHUNK < data.length; seq++) ch.send(chunk(seq, data.subarray(seq * CHUNK, (seq + 1) * CHUNK)));
+      sendSample(ch);
       const done = await fileEvent(victim, id, 'done', 30_000);
       expect(done.path).toBe(join(victim.opts.profile, 'downloads', safe));
     }
