@@ -6,6 +6,14 @@
  * connection to the same file does it instead; WAL mode lets it run beside the main connection's
  * writes, and the durability is the same (the same checkpoint, the same syncs, only elsewhere).
  *
+ * The worker also waits for a quiet moment: its fsync of the WAL made the main thread's next commit
+ * wait in the kernel for 12-16 ms when the two met (seen in profiles of the delivery p99). It looks
+ * at the -wal file's modification time every tick, checkpoints once nothing has been written for
+ * `quietMs`, and does not defer past `maxDeferMs` of unbroken writing, so the WAL stays bounded
+ * (the automatic checkpoint stays the last bound). Deferring costs no crash safety: with
+ * synchronous = NORMAL a commit survives the process dying either way, and only a power cut within
+ * those seconds could lose it, as with the timer before.
+ *
  * Where the worker can't start (no worker threads, the module can't be loaded there), the
  * checkpoint runs on the main connection's timer as before.
  */
@@ -19,6 +27,7 @@ const CLOSE_WAIT_MS = 2_000;
 // Plain CommonJS run with `eval`, so it needs no build step and no loader.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const { statSync } = require('node:fs');
 const Database = require(workerData.module);
 const done = new Int32Array(workerData.done);
 let db = null;
@@ -27,10 +36,20 @@ try {
 } catch (err) {
   parentPort.postMessage({ failed: String(err && err.message || err) });
 }
+const wal = workerData.file + '-wal';
+let checkpointedUpTo = 0; // the WAL's mtime when the last checkpoint started
+let writingSince = 0; // when this worker first saw a write after that checkpoint
 const timer = db && setInterval(() => {
-  // With nothing new in the WAL this returns without copying or syncing anything.
+  let written;
+  try { written = statSync(wal).mtimeMs; } catch { return; /* no WAL yet */ }
+  if (written <= checkpointedUpTo) return;
+  const now = Date.now();
+  if (writingSince === 0) writingSince = now;
+  if (now - written < workerData.quietMs && now - writingSince < workerData.maxDeferMs) return;
+  checkpointedUpTo = written;
+  writingSince = 0;
   try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy or closing: the next tick does it */ }
-}, workerData.everyMs);
+}, workerData.tickMs);
 parentPort.on('message', (m) => {
   if (m !== 'close') return;
   if (timer) clearInterval(timer);
@@ -41,19 +60,28 @@ parentPort.on('message', (m) => {
 });
 `;
 
+export interface CheckpointTiming {
+  /** How often the worker looks at the WAL; also the delay before it starts. */
+  tickMs: number;
+  /** How long nothing must have been written before a checkpoint. */
+  quietMs: number;
+  /** The longest a checkpoint waits for a quiet moment while writes go on. */
+  maxDeferMs: number;
+}
+
 /**
- * Starts checkpointing `file` every `everyMs`; returns the stop function (synchronous: the worker's
- * connection is closed when it returns). The worker starts at the first tick, so a store that is
+ * Starts checkpointing `file` in quiet moments; returns the stop function (synchronous: the worker's
+ * connection is closed when it returns). The worker starts after its first tick, so a store that is
  * opened and closed within it (tests, one-shot commands) never starts one.
  */
-export function startCheckpoints(db: BetterSqlite3.Database, file: string, everyMs: number, busyTimeoutMs: number): () => void {
-  if (file === ':memory:' || file === '' || process.env.PARLEY_CHECKPOINT_ON_MAIN === '1') return checkpointOnMainTimer(db, everyMs);
+export function startCheckpoints(db: BetterSqlite3.Database, file: string, timing: CheckpointTiming, busyTimeoutMs: number): () => void {
+  if (file === ':memory:' || file === '' || process.env.PARLEY_CHECKPOINT_ON_MAIN === '1') return checkpointOnMainTimer(db, timing.maxDeferMs);
   let stopWorker: (() => void) | null = null;
   let stopped = false;
   const first = setTimeout(() => {
     if (stopped) return;
-    stopWorker = startWorker(db, file, everyMs, busyTimeoutMs);
-  }, everyMs);
+    stopWorker = startWorker(db, file, timing, busyTimeoutMs);
+  }, timing.tickMs);
   first.unref?.();
   return () => {
     if (stopped) return;
@@ -63,22 +91,22 @@ export function startCheckpoints(db: BetterSqlite3.Database, file: string, every
   };
 }
 
-function startWorker(db: BetterSqlite3.Database, file: string, everyMs: number, busyTimeoutMs: number): () => void {
+function startWorker(db: BetterSqlite3.Database, file: string, timing: CheckpointTiming, busyTimeoutMs: number): () => void {
   let worker: Worker;
   const done = new SharedArrayBuffer(4);
   const flag = new Int32Array(done);
   try {
     const module = createRequire(import.meta.url).resolve('better-sqlite3');
-    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, file, everyMs, busyTimeoutMs, done } });
+    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, file, ...timing, busyTimeoutMs, done } });
   } catch {
-    return checkpointOnMainTimer(db, everyMs);
+    return checkpointOnMainTimer(db, timing.maxDeferMs);
   }
   worker.unref();
   let fallback: (() => void) | null = null;
   let stopped = false;
   let exited = false;
   const toMain = (): void => {
-    if (!stopped && !fallback) fallback = checkpointOnMainTimer(db, everyMs);
+    if (!stopped && !fallback) fallback = checkpointOnMainTimer(db, timing.maxDeferMs);
   };
   worker.on('message', (m: { failed?: string }) => { if (m?.failed) toMain(); });
   worker.on('error', toMain);

@@ -10,7 +10,7 @@ import { createCoordinatorQueries } from './coordinators';
 import { createFileTransferQueries } from './files';
 import { createHeldQueries } from './held';
 import { createIdentityQueries } from './identity';
-import { startCheckpoints } from './checkpointer';
+import { startCheckpoints, type CheckpointTiming } from './checkpointer';
 import { createMessageQueries } from './messages';
 import { migrate, readUserVersion, refuseFutureDatabase } from './migrate';
 import { createOutboxQueries } from './outbox';
@@ -26,12 +26,12 @@ const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 /**
  * SQLite checkpoints inside whichever commit takes the WAL past wal_autocheckpoint pages. At the
  * default 1,000 that was one commit in ~70 sent messages taking 3.5-4.5 ms instead of 0.1 ms
- * (copying pages back and two fsyncs) on the event loop: the delivery p99 tail (issue 11). A timer
- * checkpoints instead, at most once a second and only when the WAL grew, in a worker thread with its
- * own connection (checkpointer.ts): on this thread each one still stalled the loop 2.4-8.4 ms. The
- * automatic checkpoint stays, at 10,000 pages (~40 MiB), as the bound should the timer fall behind.
+ * (copying pages back and two fsyncs) on the event loop: the delivery p99 tail (issue 11). A worker
+ * thread with its own connection checkpoints instead (checkpointer.ts): on this thread each one still
+ * stalled the loop 2.4-8.4 ms. It waits for 250 ms without writes, or at most 2 s of unbroken
+ * writing. The automatic checkpoint stays, at 10,000 pages (~40 MiB), as the bound should it fall behind.
  */
-export const CHECKPOINT_EVERY_MS = 1_000;
+export const CHECKPOINT_TIMING: CheckpointTiming = { tickMs: 100, quietMs: 250, maxDeferMs: 2_000 };
 export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
 function isNotADatabase(error: unknown): boolean {
@@ -66,7 +66,7 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
     refuseFutureDatabase(db, file);
     configure(db, busyTimeoutMs);
     migrate(db, { file });
-    return createStore(db, file, now, busyTimeoutMs);
+    return createStore(db, file, now, busyTimeoutMs, options.checkpoints ?? CHECKPOINT_TIMING);
   } catch (cause) {
     db.close();
     if (isNotADatabase(cause)) {
@@ -76,9 +76,9 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
   }
 }
 
-function createStore(db: BetterSqlite3.Database, file: string, now: () => number, busyTimeoutMs: number): Store {
+function createStore(db: BetterSqlite3.Database, file: string, now: () => number, busyTimeoutMs: number, checkpoints: CheckpointTiming): Store {
   const messages = createMessageQueries(db);
-  const stopCheckpoints = startCheckpoints(db, file, CHECKPOINT_EVERY_MS, busyTimeoutMs);
+  const stopCheckpoints = startCheckpoints(db, file, checkpoints, busyTimeoutMs);
   return {
     file,
     schemaVersion: readUserVersion(db),

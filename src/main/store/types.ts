@@ -4,6 +4,7 @@
  * All calls are synchronous: better-sqlite3 is synchronous and SQLite calls here take microseconds.
  * Timestamps are integer milliseconds since the epoch.
  */
+import type { CheckpointTiming } from './checkpointer';
 import type { FileTransferStore } from './files';
 import type { HeldMessageStore } from './held';
 import type { ContactKeyStore } from './contact-keys';
@@ -237,4 +238,6 @@ export interface OpenStoreOptions {
   now?: () => number;
   /** ms to wait for a lock held by another connection before SQLITE_BUSY. */
   busyTimeoutMs?: number;
+  /** When the WAL is checkpointed (default CHECKPOINT_TIMING); injectable for tests. */
+  checkpoints?: CheckpointTiming;
 }

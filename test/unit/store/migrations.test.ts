@@ -1,8 +1,8 @@
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CHECKPOINT_EVERY_MS, LATEST_VERSION, openStore, StoreError, WAL_AUTOCHECKPOINT_PAGES } from '../../../src/main/store';
+import { CHECKPOINT_TIMING, LATEST_VERSION, openStore, StoreError, WAL_AUTOCHECKPOINT_PAGES } from '../../../src/main/store';
 import { migrate } from '../../../src/main/store/migrate';
 import { MIGRATIONS, type Migration } from '../../../src/main/store/migrations';
 import { columnsOf, makeTempDir, rawDb, schemaOf, sha256File, tablesOf, userVersion } from './helpers';
@@ -45,7 +45,7 @@ describe('fresh database', () => {
     store.close();
   });
 
-  it('checkpoints the WAL on its timer, off the event loop (a worker thread: this one may be blocked meanwhile)', async () => {
+  it('checkpoints the WAL once writes pause, off the event loop (a worker thread: this one may be blocked meanwhile)', async () => {
     const file = join(tmp.dir, 'checkpoint.db');
     const store = openStore(file);
     try {
@@ -62,19 +62,62 @@ describe('fresh database', () => {
       };
       write(20);
       // The first tick starts the checkpointer; from then on it needs nothing from this thread.
-      await new Promise((r) => setTimeout(r, CHECKPOINT_EVERY_MS * 1.5));
+      await new Promise((r) => setTimeout(r, CHECKPOINT_TIMING.tickMs + CHECKPOINT_TIMING.quietMs * 2));
       write(150);
       const blocked = new Int32Array(new SharedArrayBuffer(4));
       let reused = false;
       // This thread stays blocked (no timer of its own can run) except for the writes.
       for (let round = 0; round < 20 && !reused; round++) {
-        Atomics.wait(blocked, 0, 0, CHECKPOINT_EVERY_MS);
+        Atomics.wait(blocked, 0, 0, CHECKPOINT_TIMING.quietMs * 4);
         const before = walFrames();
         write(10);
         // Checkpointed meanwhile: the next commits reuse the WAL from its start instead of growing it.
         reused = walFrames() === before;
       }
       expect(reused).toBe(true);
+    } finally {
+      store.close();
+    }
+  }, 60_000);
+
+  it('defers a checkpoint while writes go on, but not past maxDeferMs', async () => {
+    const file = join(tmp.dir, 'deferred.db');
+    const timing = { tickMs: 20, quietMs: 1_000, maxDeferMs: 3_000 };
+    const store = openStore(file, { checkpoints: timing });
+    // The WAL header's checkpoint sequence number (bytes 12-15) goes up each time a writer starts
+    // the WAL over, which it does only after a checkpoint copied all of it back.
+    const walSequence = (): number => {
+      const fd = openSync(`${file}-wal`, 'r');
+      try {
+        const header = Buffer.alloc(16);
+        readSync(fd, header, 0, 16, 0);
+        return header.readUInt32BE(12);
+      } finally {
+        closeSync(fd);
+      }
+    };
+    let n = 0;
+    const writeOne = (): void => {
+      store.setSetting(`k${n % 50}`, { n });
+      n++;
+    };
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      writeOne();
+      await sleep(timing.tickMs + timing.quietMs * 1.5);
+      writeOne(); // starts the WAL over: the quiet second was checkpointed
+      const quietSequence = walSequence();
+      const started = Date.now();
+      const sequences: Array<[number, number]> = [];
+      while (Date.now() - started < timing.maxDeferMs * 2.5) {
+        writeOne();
+        sequences.push([Date.now() - started, walSequence()]);
+        await sleep(50);
+      }
+      // Writes every 50 ms are never quiet for a second: nothing is checkpointed in the first half
+      // of maxDeferMs, and something is by the end.
+      expect(sequences.filter(([at]) => at < timing.maxDeferMs / 2).every(([, seq]) => seq === quietSequence)).toBe(true);
+      expect(sequences.at(-1)![1]).toBeGreaterThan(quietSequence);
     } finally {
       store.close();
     }
