@@ -14,6 +14,7 @@ import {
 } from '../../shared/api';
 import type { RouteTrace } from '../../shared/discovery';
 import { RejectCounter, type RejectCode } from '../../shared/errors';
+import { HeapSettler } from './heap-settle';
 import { Blocklist } from './blocklist';
 import { ContactRequestGuard, DEFAULT_CONTACT_REQUEST_LIMITS } from './contact-request-guard';
 import { brokerUrlProblem, iceUrlProblem } from '../../shared/settings-urls';
@@ -158,6 +159,7 @@ class Host implements HostApi {
   readonly deviceId: string;
   private readonly events = new TypedEmitter<ApiEvents>();
   private readonly rejects = new RejectCounter();
+  private readonly heap = new HeapSettler();
   private settings: Settings;
   /** Shown to the user: in status snapshots and once as an error event after start. */
   private readonly notices: string[] = [];
@@ -657,6 +659,7 @@ class Host implements HostApi {
       this.delivery.onChannelOpen(userId);
       this.coordinator.onChannelOpen(userId);
       this.files.onPeerOpen(userId);
+      this.heap.soon();
     });
     this.mesh.on('close', (userId) => {
       this.finder.connectionsChanged({ closed: userId });
