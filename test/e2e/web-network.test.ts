@@ -71,29 +71,39 @@ describe('network panel, reach settings and notices in web mode', () => {
     if ((await foundBy.getAttribute('data-step')) === 'peer-called') expect(await foundBy.textContent()).toMatch(/^They connected to us/);
     await screenshot(page, 'network-panel-first');
 
-    // Bob goes away and comes back: now Alice's own chain finds him (his presence on the broker
-    // we share, or the route cached from the first connection) and the attempt ends connected.
+    // Bob goes away and comes back. Usually Alice's own chain finds him (his presence on the broker
+    // we share, or the route cached from the first connection) and the attempt ends connected. When
+    // his restart takes long (a loaded machine), her search has ended in store and forward before
+    // he is back, and his call is the one that connects: the panel then says they connected to us.
     await bob.kill('SIGKILL');
     await expect.poll(() => panel.getByTestId('network-path').getAttribute('data-path'), WAIT).toBe('none');
     bob = await HeadlessPeer.start({ profile: bobProfile, broker: BROKER, name: 'Bob' });
     await waitConnected(bob, alice.userId, 180_000);
     const attempt = panel.getByTestId('network-attempt');
-    await expect.poll(() => attempt.getAttribute('data-result'), { timeout: 180_000 }).toBe('connected');
+    const settled = async (): Promise<boolean> => (await foundBy.getAttribute('data-step')) === 'peer-called'
+      || ((await attempt.count()) > 0 && (await attempt.getAttribute('data-result')) === 'connected');
+    await expect.poll(settled, { timeout: 180_000 }).toBe(true);
     await expect.poll(() => panel.getByTestId('network-path').getAttribute('data-path'), WAIT).toBe('direct');
     expect(await panel.getByTestId('network-path').textContent()).toMatch(/^Direct: a peer-to-peer connection/);
     const step = (await foundBy.getAttribute('data-step'))!;
-    expect(['active', 'cache']).toContain(step);
-    expect(await foundBy.textContent()).toMatch(/^(active connection|cached route)/);
-    expect(await attempt.textContent()).toMatch(/^Last attempt: connected, channel open after \d+ ms$/);
-    // The winning step's row says found, with its time against its budget; the rows before it ran and found nothing.
-    const winnerRow = panel.getByTestId(`network-step-${step}`);
-    expect(await winnerRow.getAttribute('data-outcome')).toBe('found');
-    expect(await winnerRow.textContent()).toMatch(/\d+ ms of \d+ ms.*found/);
-    for (const earlier of DISCOVERY_STEPS.slice(0, DISCOVERY_STEPS.indexOf(step as (typeof DISCOVERY_STEPS)[number]))) {
-      expect(await panel.getByTestId(`network-step-${earlier}`).getAttribute('data-outcome')).toMatch(/^(none|timeout|error|skipped)$/);
-    }
-    for (const later of DISCOVERY_STEPS.slice(DISCOVERY_STEPS.indexOf(step as (typeof DISCOVERY_STEPS)[number]) + 1)) {
-      expect(await panel.getByTestId(`network-step-${later}`).getAttribute('data-outcome')).toBe('not tried');
+    if (step === 'peer-called') {
+      console.log('web-network: after the restart, Bob\'s call connected first (Alice\'s search had ended in store and forward)');
+      expect(await foundBy.textContent()).toMatch(/^They connected to us \(our own last search: /);
+      expect(await attempt.count()).toBe(0);
+    } else {
+      expect(['active', 'cache']).toContain(step);
+      expect(await foundBy.textContent()).toMatch(/^(active connection|cached route)/);
+      expect(await attempt.textContent()).toMatch(/^Last attempt: connected, channel open after \d+ ms$/);
+      // The winning step's row says found, with its time against its budget; the rows before it ran and found nothing.
+      const winnerRow = panel.getByTestId(`network-step-${step}`);
+      expect(await winnerRow.getAttribute('data-outcome')).toBe('found');
+      expect(await winnerRow.textContent()).toMatch(/\d+ ms of \d+ ms.*found/);
+      for (const earlier of DISCOVERY_STEPS.slice(0, DISCOVERY_STEPS.indexOf(step as (typeof DISCOVERY_STEPS)[number]))) {
+        expect(await panel.getByTestId(`network-step-${earlier}`).getAttribute('data-outcome')).toMatch(/^(none|timeout|error|skipped)$/);
+      }
+      for (const later of DISCOVERY_STEPS.slice(DISCOVERY_STEPS.indexOf(step as (typeof DISCOVERY_STEPS)[number]) + 1)) {
+        expect(await panel.getByTestId(`network-step-${later}`).getAttribute('data-outcome')).toBe('not tried');
+      }
     }
     // The broker Alice is attached to, in words.
     const servers = panel.getByTestId('network-server');
