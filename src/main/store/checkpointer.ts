@@ -37,7 +37,7 @@ try {
   parentPort.postMessage({ failed: String(err && err.message || err) });
 }
 const wal = workerData.file + '-wal';
-let checkpointedUpTo = 0; // the WAL's mtime when the last checkpoint started
+let checkpointedUpTo = 0; // the WAL's mtime when the last checkpoint that ran started
 let writingSince = 0; // when this worker first saw a write after that checkpoint
 const timer = db && setInterval(() => {
   let written;
@@ -46,9 +46,11 @@ const timer = db && setInterval(() => {
   const now = Date.now();
   if (writingSince === 0) writingSince = now;
   if (now - written < workerData.quietMs && now - writingSince < workerData.maxDeferMs) return;
-  checkpointedUpTo = written;
-  writingSince = 0;
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy or closing: the next tick does it */ }
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+    checkpointedUpTo = written;
+    writingSince = 0;
+  } catch { /* busy or closing: still marked unwritten, so the next tick tries again */ }
 }, workerData.tickMs);
 parentPort.on('message', (m) => {
   if (m !== 'close') return;
